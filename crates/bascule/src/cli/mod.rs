@@ -1,0 +1,81 @@
+//! Command-line parsing and dispatch.
+
+mod client;
+mod models;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, ServerFlags};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bascule",
+    version,
+    about = "The bridge from ML research to production and back"
+)]
+pub struct Args {
+    /// The Bascule server the client commands talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "BASCULE_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Bascule server (REST API; serving, monitoring and UI as they land).
+    Server {
+        /// Address to listen on (loopback only until API tokens exist).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Where the embedded database and artifacts live.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Registered models and their versions.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Server {
+            listen,
+            data_dir,
+            config,
+        } => {
+            install_tracing();
+            let config = Config::load(ServerFlags {
+                listen,
+                data_dir,
+                config,
+            })?;
+            crate::server::run(config).await
+        }
+        Command::Models(command) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            models::run(&client, command).await
+        }
+    }
+}
+
+fn install_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,80 @@
+//! Wires the adapters into the services and runs the HTTP server.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use bascule_artifacts::ObjectArtifactStore;
+use bascule_core::ArtifactStore;
+use bascule_lifecycle::Registry;
+use bascule_runtime::TractEngine;
+use bascule_server::{AppState, ServerConfig};
+use bascule_store::SqlMetadataStore;
+
+use crate::config::Config;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = SqlMetadataStore::connect(&config.database_url)
+        .await
+        .context("cannot open the metadata store")?;
+    let artifacts: Arc<dyn ArtifactStore> = Arc::new(
+        match &config.artifact_url {
+            Some(url) => ObjectArtifactStore::from_url(url),
+            None => ObjectArtifactStore::local(&config.data_dir.join("artifacts")),
+        }
+        .context("cannot open the artifact store")?,
+    );
+    let registry = Registry::new(Arc::new(store), artifacts, Arc::new(TractEngine::new()));
+    let state = AppState {
+        registry,
+        config: ServerConfig {
+            max_upload_bytes: config.max_upload_bytes,
+        },
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    tracing::info!(
+        listen = %address,
+        data_dir = %config.data_dir.display(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "bascule server ready"
+    );
+    println!("bascule server listening on http://{address}");
+    bascule_server::serve(listener, bascule_server::app(state), shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("bascule server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

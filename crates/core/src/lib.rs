@@ -1,0 +1,31 @@
+//! Bascule's core: the domain types every other crate speaks (experiments, runs, registered
+//! models, model versions, lineage, lifecycle events), the lifecycle state machine, the
+//! stable error codes, and the port traits that adapters implement (`MetadataStore`,
+//! `ArtifactStore`, `InferenceEngine`).
+//!
+//! This crate does no I/O and knows no technology: no database, object store, ONNX
+//! runtime or HTTP. Adapters live in sibling crates named by their technology.
+
+mod error;
+mod model;
+mod ports;
+mod stage;
+mod tensor;
+mod tracking;
+
+pub use error::{Coded, Error, ErrorCode, Result};
+pub use model::{
+    ArtifactFile, Evidence, LifecycleEvent, Lineage, ModelFormat, ModelVersion, ModelVersionStatus,
+    NewModelVersion, RegisteredModel, Transition,
+};
+pub use ports::{
+    ArtifactStore, BlobRef, ByteStream, EngineError, InferenceEngine, LoadedModel, MetadataStore,
+};
+pub use stage::{IllegalTransition, Stage};
+pub use tensor::{DataType, Signature, Tensor, TensorData, TensorSpec};
+pub use tracking::{
+    Experiment, LifecycleState, Metric, NewRun, Param, Run, RunStatus, RunUpdate, Tag, ViewType,
+};
+
+/// Milliseconds since the Unix epoch, the time unit of every stored timestamp (as MLflow).
+pub type Millis = i64;

@@ -1,0 +1,161 @@
+//! The port traits adapters implement. Each is object safe so the binary can choose an
+//! adapter at start-up (`Arc<dyn MetadataStore>`).
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::{
+    Coded, ErrorCode, Experiment, LifecycleEvent, LifecycleState, Metric, ModelVersion,
+    NewModelVersion, NewRun, Param, RegisteredModel, Result, Run, RunUpdate, Signature, Tag,
+    Tensor, Transition, ViewType,
+};
+
+/// The metadata store: experiments, runs, the registry and the lifecycle event log.
+///
+/// Every method is atomic: it either applies completely or not at all.
+#[async_trait::async_trait]
+pub trait MetadataStore: Send + Sync + std::fmt::Debug {
+    /// Answers quickly whether the database is reachable.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- experiments -------------------------------------------------------------
+    /// Creates an experiment; `artifact_location` `None` lets the store derive one.
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<Experiment>;
+    async fn get_experiment(&self, experiment_id: i64) -> Result<Experiment>;
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment>;
+    async fn list_experiments(&self, view: ViewType) -> Result<Vec<Experiment>>;
+    async fn rename_experiment(&self, experiment_id: i64, new_name: &str) -> Result<()>;
+    async fn set_experiment_state(&self, experiment_id: i64, state: LifecycleState) -> Result<()>;
+    async fn set_experiment_tag(&self, experiment_id: i64, tag: &Tag) -> Result<()>;
+
+    // ---- runs --------------------------------------------------------------------
+    async fn create_run(&self, run: NewRun) -> Result<Run>;
+    async fn get_run(&self, run_id: &str) -> Result<Run>;
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<Run>;
+    async fn set_run_state(&self, run_id: &str, state: LifecycleState) -> Result<()>;
+    /// Logs metrics, params and tags in one transaction. A param already logged with a
+    /// different value is refused (params are immutable) and nothing is written.
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()>;
+    async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()>;
+    /// Every logged value of one metric, ordered by step then timestamp.
+    async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>>;
+    async fn list_runs(&self, experiment_id: i64, view: ViewType) -> Result<Vec<Run>>;
+
+    // ---- registered models ---------------------------------------------------------
+    async fn create_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+        tags: &[Tag],
+    ) -> Result<RegisteredModel>;
+    async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel>;
+    async fn list_registered_models(&self) -> Result<Vec<RegisteredModel>>;
+    async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()>;
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()>;
+    /// Points `alias` at `version`, moving it if it pointed elsewhere.
+    async fn set_alias(&self, name: &str, alias: &str, version: i64) -> Result<()>;
+    async fn delete_alias(&self, name: &str, alias: &str) -> Result<()>;
+    async fn get_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion>;
+
+    // ---- model versions and lifecycle ------------------------------------------------
+    /// Registers a version as `Prototype`: assigns the next number, stores its files,
+    /// lineage and signature, and appends the registration event, in one transaction.
+    /// A parent version that does not exist is refused.
+    async fn create_model_version(&self, version: NewModelVersion) -> Result<ModelVersion>;
+    async fn get_model_version(&self, name: &str, version: i64) -> Result<ModelVersion>;
+    async fn list_model_versions(&self, name: &str) -> Result<Vec<ModelVersion>>;
+    async fn set_model_version_tag(&self, name: &str, version: i64, tag: &Tag) -> Result<()>;
+    /// Moves a version to `transition.to` if the state machine allows it from the stage
+    /// the version is in *at commit time*, and appends the event; otherwise refuses with
+    /// `IllegalTransition` and writes nothing.
+    async fn transition(&self, transition: Transition) -> Result<LifecycleEvent>;
+    /// The event log of a model, or of one version, oldest first.
+    async fn list_events(&self, name: &str, version: Option<i64>) -> Result<Vec<LifecycleEvent>>;
+}
+
+/// A stream of bytes, as uploads arrive and downloads leave.
+pub type ByteStream<'a> = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + 'a>>;
+
+/// A stored blob: its sha256 (lower-case hex) and size.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BlobRef {
+    pub digest: String,
+    pub size: u64,
+}
+
+/// The artifact store: immutable blobs addressed by the sha256 of their content.
+#[async_trait::async_trait]
+pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
+    /// Streams a blob in, hashing as it goes. The blob becomes visible under its digest
+    /// only once it is complete; an interrupted stream leaves nothing behind.
+    async fn put_stream(&self, stream: ByteStream<'_>) -> Result<BlobRef>;
+    /// Stores a blob held in memory.
+    async fn put_bytes(&self, bytes: Bytes) -> Result<BlobRef>;
+    /// Reads a whole blob and verifies its digest; a mismatch is `DataLoss`.
+    async fn get(&self, digest: &str) -> Result<Bytes>;
+    /// Streams a blob out; the stream ends in an error if the content does not match.
+    async fn get_stream(&self, digest: &str) -> Result<ByteStream<'static>>;
+    async fn exists(&self, digest: &str) -> Result<bool>;
+    async fn delete(&self, digest: &str) -> Result<()>;
+}
+
+/// What an inference engine can report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "operator {op} (domain {domain}) of node '{node}' is not supported by the {engine} engine"
+    )]
+    UnsupportedOperator {
+        engine: &'static str,
+        op: String,
+        domain: String,
+        node: String,
+    },
+    #[error("not a valid ONNX model: {0}")]
+    InvalidModel(String),
+    #[error("bad input: {0}")]
+    BadInput(String),
+    #[error("inference failed: {0}")]
+    Failed(String),
+}
+
+impl Coded for EngineError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::UnsupportedOperator { .. } | EngineError::InvalidModel(_) => {
+                ErrorCode::InvalidArgument
+            }
+            EngineError::BadInput(_) => ErrorCode::InvalidArgument,
+            EngineError::Failed(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// An inference engine: turns ONNX bytes into a runnable model.
+pub trait InferenceEngine: Send + Sync + std::fmt::Debug {
+    /// A short name recorded with every version it serves (`tract`, `onnxruntime`).
+    fn name(&self) -> &'static str;
+    /// Loads and optimises a model once; the result is cached and shared across threads.
+    fn load(&self, onnx: &[u8]) -> Result<Arc<dyn LoadedModel>, EngineError>;
+}
+
+/// A model loaded into an engine, ready to run batches concurrently.
+pub trait LoadedModel: Send + Sync + std::fmt::Debug {
+    fn signature(&self) -> &Signature;
+    /// Runs one batch; inputs in signature order, outputs in signature order.
+    fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError>;
+}

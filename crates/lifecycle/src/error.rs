@@ -1,0 +1,49 @@
+use bascule_core::{Coded, EngineError, ErrorCode};
+
+/// What the lifecycle services report.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Store(#[from] bascule_core::Error),
+    #[error("the model cannot be registered: {0}")]
+    Engine(#[from] EngineError),
+    #[error("cannot package the model: {0}")]
+    Package(#[from] bascule_runtime::Error),
+    #[error("invalid upload: {0}")]
+    InvalidUpload(String),
+    #[error("{name} version {version} is {stage}, not deployable: {why}")]
+    NotDeployable {
+        name: String,
+        version: i64,
+        stage: bascule_core::Stage,
+        why: String,
+    },
+    #[error("{name} version {version} holds no ONNX model and cannot be served: {hint}")]
+    NotOnnx {
+        name: String,
+        version: i64,
+        hint: &'static str,
+    },
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl Coded for LifecycleError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            LifecycleError::Store(e) => e.code(),
+            LifecycleError::Engine(e) => e.code(),
+            LifecycleError::Package(e) => e.code(),
+            LifecycleError::InvalidUpload(_) => ErrorCode::InvalidArgument,
+            LifecycleError::NotDeployable { .. } | LifecycleError::NotOnnx { .. } => {
+                ErrorCode::FailedPrecondition
+            }
+            LifecycleError::Task(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// How to get a model Bascule can serve; shown whenever a non-ONNX version is refused.
+pub const EXPORT_HINT: &str = "Bascule serves ONNX models; export yours with skl2onnx \
+    (scikit-learn), torch.onnx.export (PyTorch) or tf2onnx (TensorFlow) and log it with \
+    mlflow.onnx.log_model or `bascule models register`";

@@ -1,0 +1,7 @@
+//! The one integration-test binary of `bascule-runtime`: the tract engine and the MLflow
+//! model directory, on the real fixtures under `fixtures/`.
+
+mod engine;
+mod fixtures;
+mod package;
+mod refusals;

@@ -1,0 +1,128 @@
+//! `SqlMetadataStore` as the `MetadataStore` port: each method hands over to the module of
+//! its area, and the store's errors become `bascule_core::Error` here (`?`).
+
+use bascule_core::{
+    Experiment, LifecycleEvent, LifecycleState, MetadataStore, Metric, ModelVersion,
+    NewModelVersion, NewRun, Param, RegisteredModel, Result, Run, RunUpdate, Tag, Transition,
+    ViewType,
+};
+
+use crate::{SqlMetadataStore, experiments, lifecycle, registry, run_data, runs, versions};
+
+#[async_trait::async_trait]
+impl MetadataStore for SqlMetadataStore {
+    async fn ping(&self) -> Result<()> {
+        Ok(SqlMetadataStore::ping(self).await?)
+    }
+
+    // ---- experiments -------------------------------------------------------------
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<Experiment> {
+        Ok(experiments::create(self, name, artifact_location, tags).await?)
+    }
+    async fn get_experiment(&self, experiment_id: i64) -> Result<Experiment> {
+        Ok(experiments::get(self, experiment_id).await?)
+    }
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
+        Ok(experiments::get_by_name(self, name).await?)
+    }
+    async fn list_experiments(&self, view: ViewType) -> Result<Vec<Experiment>> {
+        Ok(experiments::list(self, view).await?)
+    }
+    async fn rename_experiment(&self, experiment_id: i64, new_name: &str) -> Result<()> {
+        Ok(experiments::rename(self, experiment_id, new_name).await?)
+    }
+    async fn set_experiment_state(&self, experiment_id: i64, state: LifecycleState) -> Result<()> {
+        Ok(experiments::set_state(self, experiment_id, state).await?)
+    }
+    async fn set_experiment_tag(&self, experiment_id: i64, tag: &Tag) -> Result<()> {
+        Ok(experiments::set_tag(self, experiment_id, tag).await?)
+    }
+
+    // ---- runs --------------------------------------------------------------------
+    async fn create_run(&self, run: NewRun) -> Result<Run> {
+        Ok(runs::create(self, run).await?)
+    }
+    async fn get_run(&self, run_id: &str) -> Result<Run> {
+        Ok(runs::get(self, run_id).await?)
+    }
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<Run> {
+        Ok(runs::update(self, run_id, update).await?)
+    }
+    async fn set_run_state(&self, run_id: &str, state: LifecycleState) -> Result<()> {
+        Ok(runs::set_state(self, run_id, state).await?)
+    }
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
+        Ok(run_data::log_batch(self, run_id, metrics, params, tags).await?)
+    }
+    async fn delete_run_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        Ok(run_data::delete_tag(self, run_id, key).await?)
+    }
+    async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        Ok(run_data::metric_history(self, run_id, key).await?)
+    }
+    async fn list_runs(&self, experiment_id: i64, view: ViewType) -> Result<Vec<Run>> {
+        Ok(runs::list(self, experiment_id, view).await?)
+    }
+
+    // ---- registered models ---------------------------------------------------------
+    async fn create_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+        tags: &[Tag],
+    ) -> Result<RegisteredModel> {
+        Ok(registry::create(self, name, description, tags).await?)
+    }
+    async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        Ok(registry::get(self, name).await?)
+    }
+    async fn list_registered_models(&self) -> Result<Vec<RegisteredModel>> {
+        Ok(registry::list(self).await?)
+    }
+    async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
+        Ok(registry::set_tag(self, name, tag).await?)
+    }
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
+        Ok(registry::delete_tag(self, name, key).await?)
+    }
+    async fn set_alias(&self, name: &str, alias: &str, version: i64) -> Result<()> {
+        Ok(registry::set_alias(self, name, alias, version).await?)
+    }
+    async fn delete_alias(&self, name: &str, alias: &str) -> Result<()> {
+        Ok(registry::delete_alias(self, name, alias).await?)
+    }
+    async fn get_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        Ok(registry::version_by_alias(self, name, alias).await?)
+    }
+
+    // ---- model versions and lifecycle ------------------------------------------------
+    async fn create_model_version(&self, version: NewModelVersion) -> Result<ModelVersion> {
+        Ok(versions::create(self, version).await?)
+    }
+    async fn get_model_version(&self, name: &str, version: i64) -> Result<ModelVersion> {
+        Ok(versions::get(self, name, version).await?)
+    }
+    async fn list_model_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
+        Ok(versions::list(self, name).await?)
+    }
+    async fn set_model_version_tag(&self, name: &str, version: i64, tag: &Tag) -> Result<()> {
+        Ok(versions::set_tag(self, name, version, tag).await?)
+    }
+    async fn transition(&self, transition: Transition) -> Result<LifecycleEvent> {
+        Ok(lifecycle::transition(self, transition).await?)
+    }
+    async fn list_events(&self, name: &str, version: Option<i64>) -> Result<Vec<LifecycleEvent>> {
+        Ok(lifecycle::list_events(self, name, version).await?)
+    }
+}

@@ -1,0 +1,13 @@
+//! The store test-suite. Every test runs on SQLite (a fresh file) and, when
+//! `BASCULE_TEST_DATABASE_URL` names a PostgreSQL server, on PostgreSQL too, in a fresh
+//! database of its own. Set but unreachable, it fails the tests rather than skip them.
+
+mod backends;
+mod connect;
+mod experiments;
+mod fixtures;
+mod lifecycle;
+mod registry;
+mod run_data;
+mod runs;
+mod versions;
