@@ -1,5 +1,7 @@
 //! The artifact store against a real local folder.
 
+#![allow(clippy::unwrap_used)]
+
 use bascule_artifacts::{ObjectArtifactStore, sha256_hex};
 use bascule_core::{ArtifactStore, Coded, ErrorCode};
 use bytes::Bytes;

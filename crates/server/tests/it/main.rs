@@ -1,6 +1,8 @@
 //! The real router, in-process, over real stores (SQLite in a temp dir, a local artifact
 //! folder) and the real tract engine, on the real fixtures.
 
+#![allow(clippy::unwrap_used)]
+
 mod registry;
 
 use std::path::PathBuf;

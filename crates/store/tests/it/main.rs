@@ -2,6 +2,8 @@
 //! `BASCULE_TEST_DATABASE_URL` names a PostgreSQL server, on PostgreSQL too, in a fresh
 //! database of its own. Set but unreachable, it fails the tests rather than skip them.
 
+#![allow(clippy::unwrap_used)]
+
 mod backends;
 mod connect;
 mod experiments;
