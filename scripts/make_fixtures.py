@@ -30,15 +30,21 @@ import scipy
 import skl2onnx
 import sklearn
 from skl2onnx import to_onnx
-from skl2onnx.common.data_types import FloatTensorType
-from sklearn.datasets import load_breast_cancer, load_diabetes
-from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import accuracy_score, mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import SVR
 
 SEED = 20240601
 HOLDOUT_FRACTION = 0.25
@@ -221,18 +227,205 @@ def diabetes_fixtures():
         holdout_labels,
     )
 
-    # tract has no TreeEnsembleRegressor (ai.onnx.ml): the tests expect it refused.
-    trees = GradientBoostingRegressor(n_estimators=10, max_depth=2, random_state=SEED)
-    trees.fit(train, train_labels)
+    # No engine path in tract runs SVMRegressor (ai.onnx.ml): the tests expect it refused.
+    svr = SVR(C=50.0).fit(train, train_labels)
     write_fixture(
         "unsupported",
-        trees,
+        svr,
         task,
-        "diabetes: GradientBoostingRegressor (TreeEnsembleRegressor, which tract lacks)",
+        "diabetes: SVR (SVMRegressor, which neither tract nor Bascule's operators implement)",
         len(train),
         holdout,
         holdout_labels,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Engine-coverage fixtures: the ai.onnx.ml operators classical models ship with.
+#
+# fixtures/<name>/
+#     model.onnx      the converter's default export (skl2onnx, or onnxmltools for XGBoost
+#                     and LightGBM), with ai.onnx.ml opset 3
+#     expected.json   the inputs (per input name: shape, OIP datatype, flat data) and
+#                     onnxruntime's outputs on them; a ZipMap output (a sequence of maps) is
+#                     recorded as the [N, n_classes] matrix of its values in key order, and
+#                     its keys under "zipmap_keys"
+# ---------------------------------------------------------------------------------------
+
+ENGINE_FIXTURES = []
+
+
+def input_record(value):
+    value = np.asarray(value)
+    if value.dtype.kind in "OUS":
+        return {"shape": list(value.shape), "datatype": "BYTES",
+                "data": [str(item) for item in value.ravel().tolist()]}
+    return {"shape": list(value.shape), "datatype": OIP_DATATYPES[value.dtype],
+            "data": value.ravel().tolist()}
+
+
+def output_record(value):
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        keys = list(value[0].keys())
+        matrix = np.array([[row[key] for key in keys] for row in value], dtype=np.float32)
+        record = input_record(matrix)
+        record["zipmap_keys"] = [key if isinstance(key, int) else str(key) for key in keys]
+        return record
+    return input_record(np.asarray(value))
+
+
+def write_engine_fixture(name, onnx_model, inputs, description, task):
+    onnx_model.doc_string = description
+    onnx.checker.check_model(onnx_model)
+    directory = ROOT / name
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "model.onnx").write_bytes(onnx_model.SerializeToString())
+    session = onnxruntime.InferenceSession(
+        onnx_model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [output.name for output in session.get_outputs()]
+    values = session.run(names, inputs)
+    expected = {
+        "description": description,
+        "task": task,
+        "inputs": {key: input_record(value) for key, value in inputs.items()},
+        "outputs": {key: output_record(value) for key, value in zip(names, values)},
+    }
+    (directory / "expected.json").write_text(json.dumps(expected) + "\n")
+    ops = sorted({(node.domain or "ai.onnx", node.op_type) for node in onnx_model.graph.node})
+    rows = len(next(iter(inputs.values())))
+    ENGINE_FIXTURES.append((name, description, ops))
+    print(f"{name}: {rows} rows, ops {ops}")
+
+
+def skl_export(model, n_features, zipmap=False, initial_types=None):
+    options = {id(model): {"zipmap": False}} if not zipmap and hasattr(model, "predict_proba") else {}
+    return to_onnx(
+        model,
+        initial_types=initial_types or [("input", FloatTensorType([None, n_features]))],
+        options=options,
+        target_opset=TARGET_OPSET,
+    )
+
+
+def as_float32(frame):
+    return frame.to_numpy(dtype=np.float64).astype(np.float32)
+
+
+def tree_fixtures():
+    cancer = load_breast_cancer(as_frame=True)
+    train, holdout, train_labels, _ = split(cancer.data, cancer.target, True)
+    features = as_float32(holdout)
+    n = features.shape[1]
+
+    forest = RandomForestClassifier(n_estimators=100, max_depth=6, random_state=SEED)
+    forest.fit(train, train_labels)
+    write_engine_fixture(
+        "rf_binary", skl_export(forest, n), {"input": features},
+        "breast cancer: RandomForestClassifier(100 trees, depth 6), binary", "classification")
+
+    wine = load_wine(as_frame=True)
+    wtrain, wholdout, wtrain_labels, _ = split(wine.data, wine.target, True)
+    wfeatures = as_float32(wholdout)
+    wn = wfeatures.shape[1]
+
+    forest3 = RandomForestClassifier(n_estimators=50, max_depth=5, random_state=SEED)
+    forest3.fit(wtrain, wtrain_labels)
+    write_engine_fixture(
+        "rf_multiclass", skl_export(forest3, wn), {"input": wfeatures},
+        "wine: RandomForestClassifier(50 trees, depth 5), 3 classes", "classification")
+
+    boosted3 = GradientBoostingClassifier(n_estimators=50, max_depth=3, random_state=SEED)
+    boosted3.fit(wtrain, wtrain_labels)
+    write_engine_fixture(
+        "gb_classifier", skl_export(boosted3, wn), {"input": wfeatures},
+        "wine: GradientBoostingClassifier(50 rounds, depth 3), 3 classes", "classification")
+
+    diabetes = load_diabetes(as_frame=True)
+    dtrain, dholdout, dtrain_labels, _ = split(diabetes.data, diabetes.target, False)
+    dfeatures = as_float32(dholdout)
+    dn = dfeatures.shape[1]
+
+    boosted = GradientBoostingRegressor(n_estimators=100, max_depth=3, random_state=SEED)
+    boosted.fit(dtrain, dtrain_labels)
+    write_engine_fixture(
+        "gb_regressor", skl_export(boosted, dn), {"input": dfeatures},
+        "diabetes: GradientBoostingRegressor(100 rounds, depth 3)", "regression")
+
+    scaler = Pipeline([("scaler", StandardScaler()),
+                       ("model", LogisticRegression(max_iter=1000, random_state=SEED))])
+    scaler.fit(train, train_labels)
+    write_engine_fixture(
+        "scaler_pipeline", skl_export(scaler, n), {"input": features},
+        "breast cancer: StandardScaler (ai.onnx.ml Scaler) + LogisticRegression",
+        "classification")
+
+    iris = load_iris(as_frame=True)
+    itrain, iholdout, itrain_labels, _ = split(iris.data, iris.target, True)
+    zipmap = LogisticRegression(max_iter=1000, random_state=SEED).fit(itrain, itrain_labels)
+    write_engine_fixture(
+        "zipmap", skl_export(zipmap, 4, zipmap=True), {"input": as_float32(iholdout)},
+        "iris: LogisticRegression with ZipMap (probabilities as a sequence of maps)",
+        "classification")
+
+    # Mixed numeric and string columns, one ONNX input per column (skl2onnx's layout for a
+    # DataFrame): StandardScaler over the numbers, OneHotEncoder over the strings.
+    numeric = ["age", "bmi", "bp", "s5"]
+    frame = diabetes.data[numeric].copy()
+    frame["sex"] = np.where(diabetes.data["sex"] > 0, "F", "M")
+    frame["bmi_band"] = pd.cut(diabetes.data["bmi"], 3, labels=["low", "mid", "high"]).astype(str)
+    ctrain, choldout, ctrain_labels, _ = train_test_split(
+        frame, diabetes.target, test_size=HOLDOUT_FRACTION, random_state=SEED)
+    columns = ColumnTransformer([
+        ("num", StandardScaler(), numeric),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["sex", "bmi_band"]),
+    ])
+    mixed = Pipeline([("columns", columns), ("model", Ridge(alpha=1.0))]).fit(ctrain, ctrain_labels)
+    initial = [(name, FloatTensorType([None, 1])) for name in numeric]
+    initial += [(name, StringTensorType([None, 1])) for name in ["sex", "bmi_band"]]
+    inputs = {name: choldout[[name]].to_numpy(dtype=np.float64).astype(np.float32) for name in numeric}
+    inputs.update({name: choldout[[name]].to_numpy().astype(object) for name in ["sex", "bmi_band"]})
+    write_engine_fixture(
+        "column_transformer", skl_export(mixed, 0, initial_types=initial), inputs,
+        "diabetes: ColumnTransformer(StandardScaler on 4 numbers, OneHotEncoder on 2 strings) + Ridge",
+        "regression")
+
+    try:
+        import lightgbm
+        import onnxmltools
+        import xgboost
+    except ImportError as missing:
+        print(f"skipping XGBoost and LightGBM fixtures: {missing}")
+        return
+    from onnxmltools.convert.common.data_types import FloatTensorType as MlFloat
+
+    xgb = xgboost.XGBClassifier(n_estimators=30, max_depth=3, random_state=SEED, n_jobs=1)
+    xgb.fit(wtrain.to_numpy(np.float32), wtrain_labels)
+    model = onnxmltools.convert_xgboost(
+        xgb, initial_types=[("input", MlFloat([None, wn]))], target_opset=15)
+    write_engine_fixture(
+        "xgb_classifier", model, {"input": wfeatures},
+        "wine: XGBClassifier(30 rounds, depth 3), 3 classes, via onnxmltools", "classification")
+
+    lgbm = lightgbm.LGBMClassifier(n_estimators=30, num_leaves=8, random_state=SEED,
+                                   n_jobs=1, verbose=-1)
+    lgbm.fit(train.to_numpy(np.float32), train_labels)
+    model = onnxmltools.convert_lightgbm(
+        lgbm, initial_types=[("input", MlFloat([None, n]))], target_opset=15,
+        zipmap=False)
+    write_engine_fixture(
+        "lgbm_binary", model, {"input": features},
+        "breast cancer: LGBMClassifier(30 rounds, 8 leaves), binary, via onnxmltools",
+        "classification")
+
+    lgbm_r = lightgbm.LGBMRegressor(n_estimators=50, num_leaves=8, random_state=SEED,
+                                    n_jobs=1, verbose=-1)
+    lgbm_r.fit(dtrain.to_numpy(np.float32), dtrain_labels)
+    model = onnxmltools.convert_lightgbm(
+        lgbm_r, initial_types=[("input", MlFloat([None, dn]))], target_opset=15)
+    write_engine_fixture(
+        "lgbm_regressor", model, {"input": dfeatures},
+        "diabetes: LGBMRegressor(50 rounds, 8 leaves), via onnxmltools", "regression")
 
 
 def write_readme():
@@ -247,6 +440,10 @@ def write_readme():
         "onnxruntime": onnxruntime.__version__,
     }
     table = "\n".join(f"| {name} | {version} |" for name, version in versions.items())
+    coverage = "\n".join(
+        f"| `{name}` | {description} | {', '.join(op for domain, op in ops)} |"
+        for name, description, ops in ENGINE_FIXTURES
+    )
     text = f"""# Model fixtures
 
 Small real models for the engine tests, written by `scripts/make_fixtures.py`.
@@ -262,7 +459,14 @@ Regenerate them (from the repository root) with:
 | `mlp` | breast cancer | StandardScaler + MLPClassifier(16, 8) | MatMul, Relu, Sigmoid, ArgMax; ArrayFeatureExtractor (ai.onnx.ml) |
 | `weak` | breast cancer | as `logistic`, trained on 20 rows | as `logistic` |
 | `linear` | diabetes | LinearRegression | LinearRegressor (ai.onnx.ml) |
-| `unsupported` | diabetes | GradientBoostingRegressor (10 trees) | TreeEnsembleRegressor (ai.onnx.ml), which tract lacks |
+| `unsupported` | diabetes | SVR | SVMRegressor (ai.onnx.ml), which no tract path implements |
+
+Engine-coverage fixtures (ai.onnx.ml operators; `expected.json` holds the inputs as well as
+onnxruntime's outputs, a ZipMap output recorded as the `[N, n_classes]` matrix of its values):
+
+| fixture | model | ONNX operators of note |
+| --- | --- | --- |
+{coverage}
 
 Every fixture holds `model.onnx` (one input `input`, float32 `[N, n_features]`),
 `holdout.csv` (the rows held out of training, {HOLDOUT_FRACTION:.0%} of the data set, split
@@ -293,6 +497,7 @@ def main():
     ROOT.mkdir(exist_ok=True)
     breast_cancer_fixtures()
     diabetes_fixtures()
+    tree_fixtures()
     write_readme()
 
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 use bascule_artifacts::ObjectArtifactStore;
 use bascule_core::ArtifactStore;
 use bascule_lifecycle::Registry;
+use bascule_lifecycle::serving::{Serving, ServingConfig};
 use bascule_runtime::TractEngine;
 use bascule_server::{AppState, ServerConfig};
 use bascule_store::SqlMetadataStore;
@@ -32,11 +33,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot open the artifact store")?,
     );
     let registry = Registry::new(Arc::new(store), artifacts, Arc::new(TractEngine::new()));
+    let serving = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .context("cannot load the deployed models")?;
     let state = AppState {
         registry,
         config: ServerConfig {
             max_upload_bytes: config.max_upload_bytes,
         },
+        serving: serving.clone(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -54,7 +59,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bascule_server::serve(listener, bascule_server::app(state), shutdown_signal())
         .await
         .context("server failed")?;
-    tracing::info!("bascule server stopped");
+    // In-flight requests have drained: store what the prediction log still holds.
+    let log = serving.shutdown().await;
+    tracing::info!(
+        written = log.written,
+        shed = log.shed,
+        failed = log.failed,
+        "bascule server stopped"
+    );
     Ok(())
 }
 

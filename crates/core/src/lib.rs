@@ -6,13 +6,16 @@
 //! This crate does no I/O and knows no technology: no database, object store, ONNX
 //! runtime or HTTP. Adapters live in sibling crates named by their technology.
 
+mod deployment;
 mod error;
 mod model;
 mod ports;
 mod stage;
 mod tensor;
 mod tracking;
+mod validation;
 
+pub use deployment::{Canary, Deployment, DeploymentChange, PredictionRecord, Role};
 pub use error::{Coded, Error, ErrorCode, Result};
 pub use model::{
     ArtifactFile, Evidence, LifecycleEvent, Lineage, ModelFormat, ModelVersion, ModelVersionStatus,
@@ -26,6 +29,7 @@ pub use tensor::{DataType, Signature, Tensor, TensorData, TensorSpec};
 pub use tracking::{
     Experiment, LifecycleState, Metric, NewRun, Param, Run, RunStatus, RunUpdate, Tag, ViewType,
 };
+pub use validation::{NewValidationRecord, PolicyFormat, StoredPolicy, ValidationRecord};
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp (as MLflow).
 pub type Millis = i64;

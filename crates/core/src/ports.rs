@@ -8,9 +8,10 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::{
-    Coded, ErrorCode, Experiment, LifecycleEvent, LifecycleState, Metric, ModelVersion,
-    NewModelVersion, NewRun, Param, RegisteredModel, Result, Run, RunUpdate, Signature, Tag,
-    Tensor, Transition, ViewType,
+    Coded, Deployment, DeploymentChange, ErrorCode, Experiment, LifecycleEvent, LifecycleState,
+    Metric, ModelVersion, NewModelVersion, NewRun, NewValidationRecord, Param, PolicyFormat,
+    PredictionRecord, RegisteredModel, Result, Run, RunUpdate, Signature, StoredPolicy, Tag,
+    Tensor, Transition, ValidationRecord, ViewType,
 };
 
 /// The metadata store: experiments, runs, the registry and the lifecycle event log.
@@ -85,6 +86,51 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
     async fn transition(&self, transition: Transition) -> Result<LifecycleEvent>;
     /// The event log of a model, or of one version, oldest first.
     async fn list_events(&self, name: &str, version: Option<i64>) -> Result<Vec<LifecycleEvent>>;
+
+    // ---- validation gate ---------------------------------------------------------------
+    /// Appends a new version of a model's validation policy (the body as written).
+    async fn put_validation_policy(
+        &self,
+        name: &str,
+        body: &str,
+        format: PolicyFormat,
+        actor: &str,
+    ) -> Result<StoredPolicy>;
+    /// The newest policy of a model; `None` if it has none (`NotFound` if no such model).
+    async fn get_validation_policy(&self, name: &str) -> Result<Option<StoredPolicy>>;
+    /// Records a validation run and applies its transition in one transaction: both or
+    /// neither. The transition is checked as in `transition`.
+    async fn record_validation(
+        &self,
+        record: NewValidationRecord,
+        transition: Transition,
+    ) -> Result<(ValidationRecord, LifecycleEvent)>;
+    /// The newest validation record of a version; `None` if it was never validated.
+    async fn latest_validation(&self, name: &str, version: i64)
+    -> Result<Option<ValidationRecord>>;
+
+    // ---- deployments and the prediction log ----------------------------------------------
+    /// Every stored deployment, by model name.
+    async fn list_deployments(&self) -> Result<Vec<Deployment>>;
+    /// A model's deployment; `None` if nothing is deployed (`NotFound` if no such model).
+    async fn get_deployment(&self, name: &str) -> Result<Option<Deployment>>;
+    /// Saves a deployment change and applies its transitions in one transaction, if the
+    /// stored revision is still `expected_revision`; otherwise refuses and writes nothing.
+    /// Returns the stored state (empty, revision 0, when the change removed it).
+    async fn save_deployment(
+        &self,
+        change: DeploymentChange,
+    ) -> Result<(Deployment, Vec<LifecycleEvent>)>;
+    /// Appends prediction records in as few statements as the batch allows.
+    async fn insert_predictions(&self, records: &[PredictionRecord]) -> Result<u64>;
+    /// The newest predictions of a model (of one request, when `request_id` is given),
+    /// newest first.
+    async fn list_predictions(
+        &self,
+        name: &str,
+        request_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PredictionRecord>>;
 }
 
 /// A stream of bytes, as uploads arrive and downloads leave.

@@ -24,6 +24,8 @@ pub enum LifecycleError {
         version: i64,
         hint: &'static str,
     },
+    #[error(transparent)]
+    Gate(#[from] crate::gate::GateError),
     #[error("background task failed: {0}")]
     Task(String),
 }
@@ -38,6 +40,7 @@ impl Coded for LifecycleError {
             LifecycleError::NotDeployable { .. } | LifecycleError::NotOnnx { .. } => {
                 ErrorCode::FailedPrecondition
             }
+            LifecycleError::Gate(e) => e.code(),
             LifecycleError::Task(_) => ErrorCode::Internal,
         }
     }

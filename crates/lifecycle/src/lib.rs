@@ -1,14 +1,17 @@
 //! Bascule's lifecycle services: the model registry (registering ONNX models and MLflow
 //! model directories atomically, with lineage), the lifecycle rules applied through the
-//! metadata store's event log, the deployment guard, and the cache of loaded models.
+//! metadata store's event log, the deployment guard, the cache of loaded models, and the
+//! validation gate (`gate`): policies, checks, reports and reference profiles.
 //!
 //! This crate knows no HTTP and no storage technology: it works through the port traits
 //! of `bascule-core` and the engines of `bascule-runtime`.
 
 mod error;
+pub mod gate;
 mod plans;
 mod registry;
+pub mod serving;
 
-pub use error::LifecycleError;
+pub use error::{EXPORT_HINT, LifecycleError};
 pub use plans::PlanCache;
 pub use registry::{RegisterRequest, Registry, Upload, UploadedFile};

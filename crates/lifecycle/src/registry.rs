@@ -76,6 +76,11 @@ impl Registry {
         &self.artifacts
     }
 
+    /// The name of the engine that runs this registry's models (`tract`).
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
+    }
+
     pub async fn create_model(&self, name: &str, description: &str) -> Result<RegisteredModel> {
         check_model_name(name)?;
         Ok(self

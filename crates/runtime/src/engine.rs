@@ -24,9 +24,9 @@ pub struct TractEngine {
 
 impl TractEngine {
     pub fn new() -> Self {
-        TractEngine {
-            framework: tract_onnx::onnx(),
-        }
+        let mut framework = tract_onnx::onnx();
+        crate::ml::register(&mut framework.op_register);
+        TractEngine { framework }
     }
 }
 

@@ -20,6 +20,9 @@ pub enum Error {
     /// The input example does not fit the signature.
     #[error("the input example does not fit the signature: {0}")]
     InvalidInputExample(String),
+    /// The configured onnxruntime library cannot be used.
+    #[error("cannot use the onnxruntime library {library}: {reason}")]
+    OnnxRuntime { library: String, reason: String },
 }
 
 impl Coded for Error {
@@ -30,6 +33,7 @@ impl Coded for Error {
             | Error::InvalidMlmodel(_)
             | Error::InvalidOnnx(_)
             | Error::InvalidInputExample(_) => ErrorCode::InvalidArgument,
+            Error::OnnxRuntime { .. } => ErrorCode::FailedPrecondition,
         }
     }
 }

@@ -8,12 +8,14 @@
 mod api;
 mod error;
 mod extract;
+mod oip;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
 use bascule_lifecycle::Registry;
+use bascule_lifecycle::serving::Serving;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
@@ -38,12 +40,15 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub registry: Registry,
     pub config: ServerConfig,
+    /// Deployments, the routing table and the prediction log.
+    pub serving: Serving,
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
+        .merge(oip::routes())
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

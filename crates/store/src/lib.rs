@@ -13,13 +13,16 @@
 
 mod batch;
 mod connect;
+mod deployments;
 mod error;
 mod experiments;
 mod lifecycle;
 mod port;
+mod predictions;
 mod registry;
 mod run_data;
 mod runs;
+mod validation;
 mod versions;
 
 pub use connect::SqlMetadataStore;

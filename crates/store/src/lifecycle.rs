@@ -2,7 +2,7 @@
 
 use bascule_core::{Error, Evidence, LifecycleEvent, Stage, Transition};
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Arguments, Row};
+use sqlx::{Any, Arguments, Row, Transaction};
 
 use crate::error::{Result, parse_stored};
 use crate::registry::require_model;
@@ -26,6 +26,18 @@ pub(crate) async fn transition(
     store: &SqlMetadataStore,
     transition: Transition,
 ) -> Result<LifecycleEvent> {
+    let mut tx = store.begin_write().await?;
+    let event = transition_in(&mut tx, transition).await?;
+    tx.commit().await?;
+    Ok(event)
+}
+
+/// `transition` inside a write transaction the caller commits (the validation gate
+/// records its report in the same transaction).
+pub(crate) async fn transition_in(
+    tx: &mut Transaction<'static, Any>,
+    transition: Transition,
+) -> Result<LifecycleEvent> {
     let Transition {
         name,
         version,
@@ -35,17 +47,16 @@ pub(crate) async fn transition(
         evidence,
     } = transition;
     let now = now_millis();
-    let mut tx = store.begin_write().await?;
     let locked = sqlx::query(
         "UPDATE model_versions SET last_updated_time = $1 WHERE name = $2 AND version = $3",
     )
     .bind(now)
     .bind(&name)
     .bind(version)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if locked.rows_affected() == 0 {
-        require_model(&mut tx, &name).await?;
+        require_model(tx, &name).await?;
         return Err(versions::not_found(&name, version));
     }
     let row = sqlx::query(
@@ -53,7 +64,7 @@ pub(crate) async fn transition(
     )
     .bind(&name)
     .bind(version)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let stage: String = row.try_get(0)?;
     let from: Stage = parse_stored("model_versions.stage", &stage, |s| s.parse().ok())?;
@@ -68,7 +79,7 @@ pub(crate) async fn transition(
     .bind(&name)
     .bind(version)
     .bind(from.as_str())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if changed.rows_affected() != 1 {
         return Err(Error::FailedPrecondition(format!(
@@ -94,9 +105,8 @@ pub(crate) async fn transition(
             .as_ref()
             .map(|evidence| evidence.reference.as_str()),
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(LifecycleEvent {
         id,
         name,

@@ -2,12 +2,16 @@
 //! its area, and the store's errors become `bascule_core::Error` here (`?`).
 
 use bascule_core::{
-    Experiment, LifecycleEvent, LifecycleState, MetadataStore, Metric, ModelVersion,
-    NewModelVersion, NewRun, Param, RegisteredModel, Result, Run, RunUpdate, Tag, Transition,
-    ViewType,
+    Deployment, DeploymentChange, Experiment, LifecycleEvent, LifecycleState, MetadataStore,
+    Metric, ModelVersion, NewModelVersion, NewRun, NewValidationRecord, Param, PolicyFormat,
+    PredictionRecord, RegisteredModel, Result, Run, RunUpdate, StoredPolicy, Tag, Transition,
+    ValidationRecord, ViewType,
 };
 
-use crate::{SqlMetadataStore, experiments, lifecycle, registry, run_data, runs, versions};
+use crate::{
+    SqlMetadataStore, deployments, experiments, lifecycle, predictions, registry, run_data, runs,
+    validation, versions,
+};
 
 #[async_trait::async_trait]
 impl MetadataStore for SqlMetadataStore {
@@ -124,5 +128,58 @@ impl MetadataStore for SqlMetadataStore {
     }
     async fn list_events(&self, name: &str, version: Option<i64>) -> Result<Vec<LifecycleEvent>> {
         Ok(lifecycle::list_events(self, name, version).await?)
+    }
+
+    // ---- validation gate ---------------------------------------------------------------
+    async fn put_validation_policy(
+        &self,
+        name: &str,
+        body: &str,
+        format: PolicyFormat,
+        actor: &str,
+    ) -> Result<StoredPolicy> {
+        Ok(validation::put_policy(self, name, body, format, actor).await?)
+    }
+    async fn get_validation_policy(&self, name: &str) -> Result<Option<StoredPolicy>> {
+        Ok(validation::get_policy(self, name).await?)
+    }
+    async fn record_validation(
+        &self,
+        record: NewValidationRecord,
+        transition: Transition,
+    ) -> Result<(ValidationRecord, LifecycleEvent)> {
+        Ok(validation::record(self, record, transition).await?)
+    }
+    async fn latest_validation(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<ValidationRecord>> {
+        Ok(validation::latest(self, name, version).await?)
+    }
+
+    // ---- deployments and the prediction log ----------------------------------------------
+    async fn list_deployments(&self) -> Result<Vec<Deployment>> {
+        Ok(deployments::list(self).await?)
+    }
+    async fn get_deployment(&self, name: &str) -> Result<Option<Deployment>> {
+        Ok(deployments::get(self, name).await?)
+    }
+    async fn save_deployment(
+        &self,
+        change: DeploymentChange,
+    ) -> Result<(Deployment, Vec<LifecycleEvent>)> {
+        Ok(deployments::save(self, change).await?)
+    }
+    async fn insert_predictions(&self, records: &[PredictionRecord]) -> Result<u64> {
+        Ok(predictions::insert(self, records).await?)
+    }
+    async fn list_predictions(
+        &self,
+        name: &str,
+        request_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PredictionRecord>> {
+        Ok(predictions::list(self, name, request_id, limit).await?)
     }
 }

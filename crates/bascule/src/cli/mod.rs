@@ -1,7 +1,10 @@
 //! Command-line parsing and dispatch.
 
 mod client;
+mod deploy;
 mod models;
+mod policy;
+mod validate;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,9 +46,16 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Deployments(deploy::DeploymentCommand),
     /// Registered models and their versions.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// A model's validation policy (thresholds, champion comparison, slices, latency).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Run the validation gate on a Prototype version: it becomes Validated or Rejected.
+    Validate(validate::ValidateArgs),
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -63,9 +73,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             })?;
             crate::server::run(config).await
         }
+        Command::Deployments(command) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            deploy::run(&client, command).await
+        }
         Command::Models(command) => {
             let client = client::Client::new(&args.server, config::cli_actor())?;
             models::run(&client, command).await
+        }
+        Command::Policy(command) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            policy::run(&client, command).await
+        }
+        Command::Validate(validate_args) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            validate::run(&client, validate_args).await
         }
     }
 }

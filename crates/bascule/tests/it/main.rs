@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod deployments;
+mod validate;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

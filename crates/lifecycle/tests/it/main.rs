@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod serving;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,6 +13,8 @@ use bascule_lifecycle::{LifecycleError, RegisterRequest, Registry, Upload};
 use bascule_runtime::TractEngine;
 use bascule_store::SqlMetadataStore;
 use bytes::Bytes;
+
+mod gate;
 
 async fn registry() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().expect("temp dir");

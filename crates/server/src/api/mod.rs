@@ -1,16 +1,34 @@
 //! Bascule's native REST API, under `/api/v1`.
 
+mod deployments;
 mod models;
+mod validation;
 mod versions;
 
 use axum::Router;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route(
+            "/deployments",
+            get(deployments::list_deployments).post(deployments::create_deployment),
+        )
+        .route(
+            "/deployments/{name}",
+            get(deployments::get_deployment).delete(deployments::delete_deployment),
+        )
+        .route(
+            "/deployments/{name}/promote",
+            post(deployments::promote_deployment),
+        )
+        .route(
+            "/deployments/{name}/rollback",
+            post(deployments::rollback_deployment),
+        )
         .route(
             "/models",
             get(models::list_models).post(models::create_model),
@@ -38,6 +56,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/models/{name}/versions/{version}/files/{*path}",
             get(versions::download_file),
+        )
+        .route(
+            "/models/{name}/policy",
+            put(validation::put_policy).get(validation::get_policy),
+        )
+        .route(
+            "/models/{name}/versions/{version}/validate",
+            post(validation::validate_version),
+        )
+        .route(
+            "/models/{name}/versions/{version}/validation",
+            get(validation::get_validation),
         )
 }
 

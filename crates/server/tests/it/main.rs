@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod oip;
 mod registry;
+mod validation;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bascule_artifacts::ObjectArtifactStore;
 use bascule_lifecycle::Registry;
+use bascule_lifecycle::serving::{Serving, ServingConfig};
 use bascule_runtime::TractEngine;
 use bascule_server::{AppState, ServerConfig, app};
 use bascule_store::SqlMetadataStore;
@@ -25,6 +28,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub router: Router,
     pub registry: Registry,
+    pub serving: Serving,
 }
 
 pub async fn test_app() -> TestApp {
@@ -42,14 +46,19 @@ pub async fn test_app_with(config: ServerConfig) -> TestApp {
         Arc::new(artifacts),
         Arc::new(TractEngine::new()),
     );
+    let serving = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .expect("serving starts");
     let router = app(AppState {
         registry: registry.clone(),
         config,
+        serving: serving.clone(),
     });
     TestApp {
         dir,
         router,
         registry,
+        serving,
     }
 }
 

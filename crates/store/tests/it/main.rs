@@ -6,10 +6,12 @@
 
 mod backends;
 mod connect;
+mod deployments;
 mod experiments;
 mod fixtures;
 mod lifecycle;
 mod registry;
 mod run_data;
 mod runs;
+mod validation;
 mod versions;

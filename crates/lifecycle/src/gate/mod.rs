@@ -1,0 +1,310 @@
+//! The validation gate: nothing reaches production unvalidated.
+//!
+//! A Prototype version is run over a holdout data set; the gate computes the metrics of
+//! its task, runs the sanity checks and whatever its model's validation policy asks for
+//! (thresholds, comparison with the champion, slices, latency), stores the report and a
+//! reference profile of the data in the artifact store, and moves the version to
+//! Validated or Rejected with the report as the transition's evidence — the record and
+//! the transition in one transaction. Bad input is refused before anything is written.
+
+pub mod checks;
+mod evaluate;
+pub mod features;
+pub mod inference;
+pub mod metrics;
+pub mod policy;
+pub mod profile;
+pub mod report;
+
+use bascule_core::{
+    Coded, EngineError, ErrorCode, Evidence, LifecycleEvent, ModelFormat, NewValidationRecord,
+    PolicyFormat, Stage, StoredPolicy, Transition, ValidationRecord,
+};
+use bascule_datasets::{DatasetError, Format};
+use bytes::Bytes;
+
+pub use bascule_datasets::Format as DataFormat;
+pub use policy::{Policy, Task};
+pub use profile::ReferenceProfile;
+pub use report::{CheckResult, CheckStatus, ValidationReport};
+
+use crate::error::{EXPORT_HINT, LifecycleError};
+use crate::registry::Registry;
+
+/// Why a validation could not run; nothing is recorded when one of these is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("bad data set: {0}")]
+    Data(String),
+    #[error("bad data set: {0}")]
+    Dataset(#[from] DatasetError),
+    #[error("{0}")]
+    Policy(String),
+    #[error("the model failed on the data set: {0}")]
+    Inference(EngineError),
+    #[error("cannot read the model's outputs: {0}")]
+    Output(String),
+    #[error(
+        "{name} version {version} is {stage}; only a Prototype version can be validated \
+         (register a new version to validate it again)"
+    )]
+    NotPrototype {
+        name: String,
+        version: i64,
+        stage: Stage,
+    },
+}
+
+impl Coded for GateError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            GateError::Data(_) | GateError::Policy(_) | GateError::Output(_) => {
+                ErrorCode::InvalidArgument
+            }
+            GateError::Dataset(error) => error.code(),
+            GateError::Inference(error) => error.code(),
+            GateError::NotPrototype { .. } => ErrorCode::FailedPrecondition,
+        }
+    }
+}
+
+/// A request to validate one version on one data set.
+#[derive(Debug, Clone)]
+pub struct ValidateRequest {
+    pub name: String,
+    pub version: i64,
+    /// The data file as uploaded.
+    pub data: Bytes,
+    pub format: Format,
+    /// The label column; else the policy's, else `label`.
+    pub label: Option<String>,
+    pub actor: String,
+}
+
+/// What a validation produced.
+#[derive(Debug, Clone)]
+pub struct ValidationOutcome {
+    pub report: ValidationReport,
+    pub record: ValidationRecord,
+    pub event: LifecycleEvent,
+}
+
+/// The label column when neither the request nor the policy names one.
+pub const DEFAULT_LABEL: &str = "label";
+
+impl Registry {
+    /// Parses, checks and stores a new version of a model's validation policy.
+    pub async fn set_policy(
+        &self,
+        name: &str,
+        body: &str,
+        format: PolicyFormat,
+        actor: &str,
+    ) -> Result<StoredPolicy, LifecycleError> {
+        Policy::parse(body, format).map_err(GateError::Policy)?;
+        Ok(self
+            .store()
+            .put_validation_policy(name, body, format, actor)
+            .await?)
+    }
+
+    /// The newest policy of a model, `None` if it has none.
+    pub async fn policy(&self, name: &str) -> Result<Option<StoredPolicy>, LifecycleError> {
+        Ok(self.store().get_validation_policy(name).await?)
+    }
+
+    /// Validates a Prototype version and moves it to Validated or Rejected.
+    #[tracing::instrument(skip_all, fields(name = %request.name, version = request.version))]
+    pub async fn validate(
+        &self,
+        request: ValidateRequest,
+    ) -> Result<ValidationOutcome, LifecycleError> {
+        let started = std::time::Instant::now();
+        let started_at = now_millis();
+        let model_version = self
+            .store()
+            .get_model_version(&request.name, request.version)
+            .await?;
+        if model_version.format != ModelFormat::Onnx {
+            return Err(LifecycleError::NotOnnx {
+                name: request.name,
+                version: request.version,
+                hint: EXPORT_HINT,
+            });
+        }
+        if model_version.stage != Stage::Prototype {
+            return Err(GateError::NotPrototype {
+                name: request.name,
+                version: request.version,
+                stage: model_version.stage,
+            }
+            .into());
+        }
+        let stored_policy = self.policy(&request.name).await?;
+        let policy = match &stored_policy {
+            Some(stored) => {
+                Policy::parse(&stored.body, stored.format).map_err(GateError::Policy)?
+            }
+            None => Policy::default(),
+        };
+        let label = request
+            .label
+            .clone()
+            .or_else(|| policy.label.clone())
+            .unwrap_or_else(|| DEFAULT_LABEL.to_owned());
+        let model = self.load(&request.name, request.version).await?;
+
+        let champion = match &policy.champion {
+            Some(_) => self.champion_of(&request.name, request.version).await?,
+            None => None,
+        };
+        let champion = match champion {
+            Some(version) => {
+                let plan = self.load(&version.name, version.version).await?;
+                Some((version.version, version.stage, plan))
+            }
+            None => None,
+        };
+
+        let input = evaluate::Input {
+            name: request.name.clone(),
+            version: request.version,
+            data: request.data,
+            format: request.format,
+            label,
+            policy,
+            policy_version: stored_policy.as_ref().map(|p| p.policy_version),
+            model,
+            champion,
+            engine: self.engine_name().to_owned(),
+        };
+        let evaluated = tokio::task::spawn_blocking(move || evaluate::run(input))
+            .await
+            .map_err(|e| LifecycleError::Task(e.to_string()))??;
+
+        let profile_json = serde_json::to_vec(&evaluated.profile)
+            .map_err(|e| bascule_core::Error::internal("cannot encode the profile", e))?;
+        let profile_blob = self
+            .artifacts()
+            .put_bytes(Bytes::from(profile_json))
+            .await?;
+        let mut report = evaluated.report;
+        report.profile_digest = profile_blob.digest.clone();
+        report.started = started_at;
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let report_json = serde_json::to_vec_pretty(&report)
+            .map_err(|e| bascule_core::Error::internal("cannot encode the report", e))?;
+        let report_blob = self.artifacts().put_bytes(Bytes::from(report_json)).await?;
+
+        let reason = if report.passed {
+            format!("validation passed: {} checks", report.checks.len())
+        } else {
+            let failed: Vec<String> = report
+                .failed_checks()
+                .take(3)
+                .map(|c| {
+                    format!(
+                        "{} (expected {}, measured {})",
+                        c.check,
+                        c.expected.as_deref().unwrap_or("-"),
+                        c.measured
+                    )
+                })
+                .collect();
+            format!(
+                "validation failed {} check(s): {}",
+                report.failed_checks().count(),
+                failed.join("; ")
+            )
+        };
+        let (record, event) = self
+            .store()
+            .record_validation(
+                NewValidationRecord {
+                    name: report.model.clone(),
+                    version: report.version,
+                    report_digest: report_blob.digest.clone(),
+                    profile_digest: profile_blob.digest,
+                    passed: report.passed,
+                    policy_version: report.policy_version,
+                },
+                Transition {
+                    name: report.model.clone(),
+                    version: report.version,
+                    to: report.decision,
+                    actor: request.actor,
+                    reason,
+                    evidence: Some(Evidence {
+                        kind: "validation_report".to_owned(),
+                        reference: report_blob.digest,
+                    }),
+                },
+            )
+            .await?;
+        tracing::info!(passed = report.passed, "validated");
+        Ok(ValidationOutcome {
+            report,
+            record,
+            event,
+        })
+    }
+
+    /// The newest report of a version and its record; `None` if never validated.
+    pub async fn validation_report(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<(ValidationRecord, ValidationReport)>, LifecycleError> {
+        let Some(record) = self.store().latest_validation(name, version).await? else {
+            return Ok(None);
+        };
+        let bytes = self.artifacts().get(&record.report_digest).await?;
+        let report = serde_json::from_slice(&bytes).map_err(|e| {
+            bascule_core::Error::DataLoss(format!(
+                "validation report {}: {e}",
+                record.report_digest
+            ))
+        })?;
+        Ok(Some((record, report)))
+    }
+
+    /// The reference profile stored with a version's newest validation.
+    pub async fn reference_profile(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<ReferenceProfile>, LifecycleError> {
+        let Some(record) = self.store().latest_validation(name, version).await? else {
+            return Ok(None);
+        };
+        let bytes = self.artifacts().get(&record.profile_digest).await?;
+        let profile = serde_json::from_slice(&bytes).map_err(|e| {
+            bascule_core::Error::DataLoss(format!(
+                "reference profile {}: {e}",
+                record.profile_digest
+            ))
+        })?;
+        Ok(Some(profile))
+    }
+
+    /// The live version: today the newest version in Deployed or Monitored, other than
+    /// `except`.
+    async fn champion_of(
+        &self,
+        name: &str,
+        except: i64,
+    ) -> Result<Option<bascule_core::ModelVersion>, LifecycleError> {
+        let versions = self.store().list_model_versions(name).await?;
+        Ok(versions
+            .into_iter()
+            .filter(|v| v.version != except && v.stage.is_serving())
+            .max_by_key(|v| v.version))
+    }
+}
+
+fn now_millis() -> bascule_core::Millis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,202 @@
+//! Running a request: resolve the version that answers it, check the inputs, run the
+//! model (inline when it is known to be cheap, else on the blocking pool), log the
+//! prediction, and copy the request to the shadow after the answer is computed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bascule_core::{EngineError, PredictionRecord, Role, Signature, Tensor, TensorData};
+
+use super::inputs::check_inputs;
+use super::routes::Served;
+use super::{Serving, ServingError};
+
+/// The version chosen to answer one request, and the shadow that gets a copy.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub served: Arc<Served>,
+    pub shadow: Option<Arc<Served>>,
+}
+
+impl Target {
+    pub fn version(&self) -> i64 {
+        self.served.version
+    }
+    pub fn role(&self) -> Role {
+        self.served.role
+    }
+    pub fn signature(&self) -> &Signature {
+        self.served.plan.signature()
+    }
+}
+
+impl Serving {
+    /// The version answering a request for `name` (or exactly `version`, if it serves);
+    /// `route_key` places the request on the canary or the live version.
+    pub fn resolve(
+        &self,
+        name: &str,
+        version: Option<i64>,
+        route_key: &str,
+    ) -> Result<Target, ServingError> {
+        let not_deployed = || ServingError::NotDeployed {
+            name: name.to_owned(),
+        };
+        let route = self.routes().get(name).ok_or_else(not_deployed)?;
+        let served = match version {
+            Some(version) => {
+                route
+                    .version(version)
+                    .ok_or_else(|| ServingError::VersionNotServing {
+                        name: name.to_owned(),
+                        version,
+                        serving: route.describe(),
+                    })?
+            }
+            None => route.choose(route_key).ok_or_else(not_deployed)?,
+        };
+        let shadow = route
+            .shadow
+            .as_ref()
+            .filter(|shadow| shadow.version != served.version)
+            .cloned();
+        Ok(Target {
+            name: name.to_owned(),
+            served: served.clone(),
+            shadow,
+        })
+    }
+
+    /// Answers one request. The prediction is logged without waiting; the shadow runs
+    /// after the answer is computed, off the response path.
+    pub async fn predict(
+        &self,
+        target: &Target,
+        inputs: Vec<Tensor>,
+        request_id: &str,
+    ) -> Result<Vec<Tensor>, ServingError> {
+        let inputs = check_inputs(target.signature(), inputs, self.config().max_batch_rows)?;
+        let logged_inputs = inputs.clone();
+        let shadow_inputs = target.shadow.as_ref().map(|_| inputs.clone());
+        let budget = self.config().inline_budget;
+        let (result, elapsed) = run(&target.served, inputs, budget).await?;
+        let (outputs, error) = match &result {
+            Ok(outputs) => (outputs.clone(), None),
+            Err(error) => (Vec::new(), Some(error.to_string())),
+        };
+        self.inner.log.record(PredictionRecord {
+            request_id: request_id.to_owned(),
+            name: target.name.clone(),
+            version: target.version(),
+            role: target.role(),
+            time: now_millis(),
+            latency_micros: micros(elapsed),
+            inputs: logged_inputs,
+            outputs: outputs.clone(),
+            error,
+            agrees_with_live: None,
+        });
+        if let (Some(shadow), Some(inputs), Ok(_)) = (&target.shadow, shadow_inputs, &result) {
+            let serving = self.clone();
+            let shadow = shadow.clone();
+            let name = target.name.clone();
+            let request_id = request_id.to_owned();
+            tokio::spawn(async move {
+                serving
+                    .run_shadow(name, shadow, inputs, outputs, request_id, budget)
+                    .await;
+            });
+        }
+        result.map_err(|error| match error {
+            EngineError::BadInput(message) => ServingError::BadInput(message),
+            other => ServingError::Engine(other),
+        })
+    }
+
+    async fn run_shadow(
+        &self,
+        name: String,
+        shadow: Arc<Served>,
+        inputs: Vec<Tensor>,
+        live_outputs: Vec<Tensor>,
+        request_id: String,
+        budget: Duration,
+    ) {
+        let logged_inputs = inputs.clone();
+        let (outputs, error, elapsed) = match run(&shadow, inputs, budget).await {
+            Ok((Ok(outputs), elapsed)) => (outputs, None, elapsed),
+            Ok((Err(error), elapsed)) => (Vec::new(), Some(error.to_string()), elapsed),
+            Err(error) => (Vec::new(), Some(error.to_string()), Duration::ZERO),
+        };
+        let agrees = error.is_none() && agree(&outputs, &live_outputs);
+        self.inner.log.record(PredictionRecord {
+            request_id,
+            name,
+            version: shadow.version,
+            role: Role::Shadow,
+            time: now_millis(),
+            latency_micros: micros(elapsed),
+            inputs: logged_inputs,
+            outputs,
+            error,
+            agrees_with_live: Some(agrees),
+        });
+    }
+}
+
+type Run = (Result<Vec<Tensor>, EngineError>, Duration);
+
+async fn run(
+    served: &Arc<Served>,
+    inputs: Vec<Tensor>,
+    budget: Duration,
+) -> Result<Run, ServingError> {
+    let n_elements: usize = inputs.iter().map(|tensor| tensor.data.len()).sum();
+    let timed = move |served: &Served, inputs: Vec<Tensor>| {
+        let started = Instant::now();
+        let result = served.plan.run(inputs);
+        let elapsed = started.elapsed();
+        served.record_cost(n_elements, elapsed);
+        (result, elapsed)
+    };
+    if served.fits_inline(n_elements, budget) {
+        return Ok(timed(served, inputs));
+    }
+    let served = served.clone();
+    tokio::task::spawn_blocking(move || timed(&served, inputs))
+        .await
+        .map_err(|error| ServingError::Task(error.to_string()))
+}
+
+/// Whether two answers are the same: names, shapes and datatypes equal, integers and
+/// strings exactly, floats within 1e-5 (absolute and relative).
+fn agree(a: &[Tensor], b: &[Tensor]) -> bool {
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-5 * (1.0 + x.abs().max(y.abs()));
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            a.name == b.name
+                && a.shape == b.shape
+                && match (&a.data, &b.data) {
+                    (TensorData::Fp32(x), TensorData::Fp32(y)) => x
+                        .iter()
+                        .zip(y)
+                        .all(|(x, y)| close(f64::from(*x), f64::from(*y))),
+                    (TensorData::Fp64(x), TensorData::Fp64(y)) => {
+                        x.iter().zip(y).all(|(x, y)| close(*x, *y))
+                    }
+                    (x, y) => x == y,
+                }
+        })
+}
+
+fn micros(elapsed: Duration) -> i64 {
+    i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn now_millis() -> bascule_core::Millis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,140 @@
+//! The prediction log's queue: serving hands each record over without waiting (a bounded
+//! channel, `try_send`), a writer task stores them in batches, and a full queue sheds
+//! records and counts them. Closing the log stores everything still queued.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bascule_core::{MetadataStore, PredictionRecord};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// The log's counters since start-up.
+#[derive(Debug, Default)]
+pub struct LogCounters {
+    /// Records handed to the queue.
+    pub accepted: AtomicU64,
+    /// Records stored.
+    pub written: AtomicU64,
+    /// Records dropped because the queue was full (or closed).
+    pub shed: AtomicU64,
+    /// Records dropped because the store refused a batch.
+    pub failed: AtomicU64,
+}
+
+/// A snapshot of the counters and the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogStats {
+    pub accepted: u64,
+    pub written: u64,
+    pub shed: u64,
+    pub failed: u64,
+    pub queued: u64,
+    pub capacity: u64,
+}
+
+#[derive(Debug)]
+pub struct PredictionLog {
+    sender: mpsc::Sender<PredictionRecord>,
+    capacity: usize,
+    counters: Arc<LogCounters>,
+    writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
+}
+
+impl PredictionLog {
+    /// Starts the writer task: it stores up to `batch` records per transaction.
+    pub fn start(store: Arc<dyn MetadataStore>, capacity: usize, batch: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (sender, receiver) = mpsc::channel(capacity);
+        let (stop, stopped) = oneshot::channel();
+        let counters = Arc::new(LogCounters::default());
+        let task = tokio::spawn(write_batches(
+            store,
+            receiver,
+            stopped,
+            batch.max(1),
+            counters.clone(),
+        ));
+        PredictionLog {
+            sender,
+            capacity,
+            counters,
+            writer: Mutex::new(Some((stop, task))),
+        }
+    }
+
+    /// Queues a record; never waits. A full or closed queue sheds it, counted.
+    pub fn record(&self, record: PredictionRecord) {
+        match self.sender.try_send(record) {
+            Ok(()) => self.counters.accepted.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.counters.shed.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    pub fn stats(&self) -> LogStats {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        LogStats {
+            accepted: load(&self.counters.accepted),
+            written: load(&self.counters.written),
+            shed: load(&self.counters.shed),
+            failed: load(&self.counters.failed),
+            queued: (self.capacity - self.sender.capacity()) as u64,
+            capacity: self.capacity as u64,
+        }
+    }
+
+    /// Stops accepting, stores everything queued and waits for the writer. Idempotent.
+    pub async fn close(&self) -> LogStats {
+        let writer = self.writer.lock().await.take();
+        if let Some((stop, task)) = writer {
+            let _ = stop.send(());
+            if let Err(error) = task.await {
+                tracing::error!(%error, "the prediction log writer failed");
+            }
+        }
+        self.stats()
+    }
+}
+
+async fn write_batches(
+    store: Arc<dyn MetadataStore>,
+    mut receiver: mpsc::Receiver<PredictionRecord>,
+    mut stop: oneshot::Receiver<()>,
+    batch_size: usize,
+    counters: Arc<LogCounters>,
+) {
+    let mut batch = Vec::with_capacity(batch_size);
+    loop {
+        tokio::select! {
+            received = receiver.recv_many(&mut batch, batch_size) => {
+                if received == 0 {
+                    break;
+                }
+                write(&*store, &mut batch, &counters).await;
+            }
+            _ = &mut stop => {
+                receiver.close();
+                while receiver.recv_many(&mut batch, batch_size).await > 0 {
+                    write(&*store, &mut batch, &counters).await;
+                }
+                break;
+            }
+        }
+    }
+}
+
+async fn write(
+    store: &dyn MetadataStore,
+    batch: &mut Vec<PredictionRecord>,
+    counters: &LogCounters,
+) {
+    let n_records = batch.len() as u64;
+    match store.insert_predictions(batch).await {
+        Ok(_) => counters.written.fetch_add(n_records, Ordering::Relaxed),
+        Err(error) => {
+            tracing::error!(%error, n_records, "cannot store predictions; they are dropped");
+            counters.failed.fetch_add(n_records, Ordering::Relaxed)
+        }
+    };
+    batch.clear();
+}

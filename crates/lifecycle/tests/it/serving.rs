@@ -1,0 +1,209 @@
+//! Deployments and serving over real stores and the real tract engine.
+
+use bascule_core::{Coded, ErrorCode, Role, Stage, Tensor, TensorData};
+use bascule_lifecycle::serving::{ChangeRequest, DeployCommand, Serving, ServingConfig};
+
+use crate::{register, registry, transition};
+
+fn request(name: &str, command: DeployCommand) -> ChangeRequest {
+    ChangeRequest {
+        name: name.to_owned(),
+        command,
+        actor: "ops".to_owned(),
+        reason: None,
+    }
+}
+
+fn deploy(version: i64, role: Role, percent: Option<u8>) -> DeployCommand {
+    DeployCommand::Deploy {
+        version,
+        role,
+        percent,
+    }
+}
+
+/// The first holdout row of the breast-cancer fixture.
+fn first_row() -> Tensor {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/logistic/holdout.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let row: Vec<f32> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .take(30)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    Tensor::new("input", vec![1, 30], TensorData::Fp32(row)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_validated_versions_deploy_and_every_change_is_an_event() {
+    let (_dir, registry) = registry().await;
+    let v1 = register(&registry, "bc", "logistic/model.onnx", None)
+        .await
+        .unwrap();
+    let v2 = register(&registry, "bc", "mlp/model.onnx", None)
+        .await
+        .unwrap();
+    let serving = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .unwrap();
+
+    let err = serving
+        .change(request("bc", deploy(v1, Role::Live, None)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::FailedPrecondition);
+    assert!(err.to_string().contains("Prototype"), "{err}");
+    assert!(serving.routes().get("bc").is_none());
+
+    for version in [v1, v2] {
+        registry
+            .transition(transition("bc", version, Stage::Validated, "passed"))
+            .await
+            .unwrap();
+    }
+    let (live, events) = serving
+        .change(request("bc", deploy(v1, Role::Live, None)))
+        .await
+        .unwrap();
+    assert_eq!(live.live, Some(v1));
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].to, events[0].actor.as_str()),
+        (Stage::Deployed, "ops")
+    );
+    assert_eq!(events[0].evidence.as_ref().unwrap().kind, "deployment");
+
+    serving
+        .change(request("bc", deploy(v2, Role::Canary, Some(20))))
+        .await
+        .unwrap();
+    let (promoted, events) = serving
+        .change(request("bc", DeployCommand::Promote))
+        .await
+        .unwrap();
+    assert_eq!(
+        (promoted.live, promoted.previous_live),
+        (Some(v2), Some(v1))
+    );
+    assert_eq!((events[0].version, events[0].to), (v1, Stage::Retired));
+
+    let started = std::time::Instant::now();
+    let (back, events) = serving
+        .change(request("bc", DeployCommand::Rollback))
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(back.live, Some(v1));
+    let moves: Vec<_> = events.iter().map(|e| (e.version, e.to)).collect();
+    assert_eq!(moves, vec![(v1, Stage::Deployed), (v2, Stage::Retired)]);
+    assert_eq!(events[0].reason, "roll back");
+    assert_eq!(
+        serving
+            .routes()
+            .get("bc")
+            .unwrap()
+            .live
+            .as_ref()
+            .unwrap()
+            .version,
+        v1
+    );
+    assert_eq!(
+        registry.get_version("bc", v2).await.unwrap().stage,
+        Stage::Retired
+    );
+
+    let (gone, _) = serving
+        .change(request("bc", DeployCommand::Undeploy))
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+    assert!(serving.routes().get("bc").is_none());
+    assert_eq!(
+        registry.get_version("bc", v1).await.unwrap().stage,
+        Stage::Retired
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn predictions_are_answered_logged_and_shadowed() {
+    let (_dir, registry) = registry().await;
+    let v1 = register(&registry, "bc", "logistic/model.onnx", None)
+        .await
+        .unwrap();
+    let v2 = register(&registry, "bc", "logistic/model.onnx", None)
+        .await
+        .unwrap();
+    for version in [v1, v2] {
+        registry
+            .transition(transition("bc", version, Stage::Validated, "passed"))
+            .await
+            .unwrap();
+    }
+    let serving = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .unwrap();
+    serving
+        .change(request("bc", deploy(v1, Role::Live, None)))
+        .await
+        .unwrap();
+    serving
+        .change(request("bc", deploy(v2, Role::Shadow, None)))
+        .await
+        .unwrap();
+
+    for i in 0..20 {
+        let target = serving.resolve("bc", None, &format!("k{i}")).unwrap();
+        assert_eq!((target.version(), target.role()), (v1, Role::Live));
+        let outputs = serving
+            .predict(&target, vec![first_row()], &format!("r{i}"))
+            .await
+            .unwrap();
+        assert_eq!(outputs[0].data, TensorData::Int64(vec![0]));
+    }
+    let target = serving.resolve("bc", None, "x").unwrap();
+    let err = serving
+        .predict(
+            &target,
+            vec![Tensor::new("input", vec![1, 2], TensorData::Fp32(vec![1.0, 2.0])).unwrap()],
+            "bad",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(serving.resolve("bc", Some(9), "x").is_err());
+    assert_eq!(
+        serving.resolve("nope", None, "x").unwrap_err().code(),
+        ErrorCode::NotFound
+    );
+
+    // Shadows run off the response path: give them a moment, then flush the log.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let stats = serving.shutdown().await;
+    assert_eq!((stats.written, stats.shed, stats.failed), (40, 0, 0));
+    let records = registry
+        .store()
+        .list_predictions("bc", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 40);
+    let shadows: Vec<_> = records.iter().filter(|r| r.role == Role::Shadow).collect();
+    assert_eq!(shadows.len(), 20);
+    assert!(
+        shadows
+            .iter()
+            .all(|r| r.version == v2 && r.agrees_with_live == Some(true))
+    );
+
+    // A restart rebuilds the routing table from the store.
+    let restarted = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .unwrap();
+    let route = restarted.routes().get("bc").unwrap();
+    assert_eq!(route.describe(), format!("live v{v1}, shadow v{v2}"));
+    restarted.shutdown().await;
+}

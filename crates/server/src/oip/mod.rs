@@ -1,0 +1,268 @@
+//! The Open Inference Protocol v2 (KServe, Triton, Seldon MLServer) over REST: health,
+//! server and model metadata, readiness, and inference on the deployed models. Errors are
+//! `{"error": "…"}` with the status `error.rs` gives their code.
+
+mod request_id;
+mod wire;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bascule_lifecycle::serving::{ServingError, Target};
+
+pub(crate) use request_id::{REQUEST_ID, ROUTE_KEY, RequestId};
+use wire::{InferenceRequest, InferenceResponse, ModelMetadataResponse, ServerMetadataResponse};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2", get(server_metadata))
+        .route("/v2/health/live", get(live))
+        .route("/v2/health/ready", get(ready))
+        .route("/v2/models/{name}", get(model_metadata))
+        .route("/v2/models/{name}/ready", get(model_ready))
+        .route("/v2/models/{name}/infer", post(infer))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(version_metadata),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(version_ready),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(infer_version),
+        )
+        .layer(axum::middleware::from_fn(request_id::assign))
+}
+
+/// An error in the protocol's format: `{"error": message}`.
+#[derive(Debug)]
+pub struct OipError(ApiError);
+
+impl OipError {
+    fn bad_request(message: impl Into<String>) -> Self {
+        OipError(ApiError::bad_request(message))
+    }
+}
+
+impl From<ServingError> for OipError {
+    fn from(error: ServingError) -> Self {
+        OipError(ApiError::from_coded(&error))
+    }
+}
+
+impl IntoResponse for OipError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.0.message });
+        (self.0.status, Json(body)).into_response()
+    }
+}
+
+async fn server_metadata() -> Json<ServerMetadataResponse> {
+    Json(ServerMetadataResponse {
+        name: "bascule",
+        version: env!("CARGO_PKG_VERSION"),
+        extensions: Vec::new(),
+    })
+}
+
+async fn live() -> StatusCode {
+    StatusCode::OK
+}
+
+/// Ready once the routing table is built (before the server listens) and while the
+/// metadata store answers.
+async fn ready(State(state): State<AppState>) -> StatusCode {
+    match state.registry.store().ping().await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+fn parse_version(version: &str) -> Result<i64, OipError> {
+    version
+        .parse()
+        .map_err(|_| OipError::bad_request(format!("'{version}' is not a version number")))
+}
+
+async fn model_ready(State(state): State<AppState>, Path(name): Path<String>) -> StatusCode {
+    match state.serving.resolve(&name, None, "") {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn version_ready(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> StatusCode {
+    let version = version.parse().ok();
+    match version.map(|version| state.serving.resolve(&name, Some(version), "")) {
+        Some(Ok(_)) => StatusCode::OK,
+        _ => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn model_metadata(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ModelMetadataResponse>, OipError> {
+    metadata(&state, &name, None)
+}
+
+async fn version_metadata(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<ModelMetadataResponse>, OipError> {
+    metadata(&state, &name, Some(parse_version(&version)?))
+}
+
+fn metadata(
+    state: &AppState,
+    name: &str,
+    version: Option<i64>,
+) -> Result<Json<ModelMetadataResponse>, OipError> {
+    let target = state.serving.resolve(name, version, "")?;
+    let versions = match version {
+        Some(version) => vec![version.to_string()],
+        None => state
+            .serving
+            .routes()
+            .get(name)
+            .map_or_else(Vec::new, |route| {
+                route
+                    .deployment
+                    .serving()
+                    .iter()
+                    .map(|(version, _)| version.to_string())
+                    .collect()
+            }),
+    };
+    Ok(Json(ModelMetadataResponse::new(
+        name,
+        versions,
+        target.signature(),
+    )))
+}
+
+async fn infer(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    run_inference(&state, &name, None, request_id, &headers, body).await
+}
+
+async fn infer_version(
+    State(state): State<AppState>,
+    Path((name, version)): Path<(String, String)>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match parse_version(&version) {
+        Ok(version) => {
+            run_inference(&state, &name, Some(version), request_id, &headers, body).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn run_inference(
+    state: &AppState,
+    name: &str,
+    version: Option<i64>,
+    RequestId(header_id): RequestId,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request = body
+        .map_err(|rejection| {
+            OipError::bad_request(format!("cannot read the body: {}", rejection.body_text()))
+        })
+        .and_then(|body| {
+            serde_json::from_slice::<InferenceRequest>(&body).map_err(|error| {
+                OipError::bad_request(format!("invalid inference request: {error}"))
+            })
+        });
+    let request_id = match &request {
+        Ok(InferenceRequest { id: Some(id), .. }) => id.clone(),
+        _ => header_id,
+    };
+    let mut response = match request {
+        Ok(request) => answer(state, name, version, &request_id, headers, request).await,
+        Err(error) => error.into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+async fn answer(
+    state: &AppState,
+    name: &str,
+    version: Option<i64>,
+    request_id: &str,
+    headers: &HeaderMap,
+    request: InferenceRequest,
+) -> Response {
+    let route_key = headers
+        .get(&ROUTE_KEY)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or(request_id);
+    let result = async {
+        let target: Target = state.serving.resolve(name, version, route_key)?;
+        let inputs = request
+            .inputs
+            .into_iter()
+            .map(wire::to_tensor)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(OipError::bad_request)?;
+        let outputs = state.serving.predict(&target, inputs, request_id).await?;
+        let selected = match &request.outputs {
+            None => outputs.iter().collect::<Vec<_>>(),
+            Some(wanted) => wanted
+                .iter()
+                .map(|wanted| {
+                    outputs
+                        .iter()
+                        .find(|o| o.name == wanted.name)
+                        .ok_or_else(|| {
+                            let names: Vec<&str> =
+                                outputs.iter().map(|o| o.name.as_str()).collect();
+                            OipError::bad_request(format!(
+                                "the model has no output '{}'; it has {names:?}",
+                                wanted.name
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let body = InferenceResponse {
+            model_name: name,
+            model_version: target.version().to_string(),
+            id: request_id,
+            outputs: selected.into_iter().map(wire::output).collect(),
+        };
+        let mut response = Json(body).into_response();
+        response.headers_mut().insert(
+            "x-bascule-role",
+            HeaderValue::from_static(target.role().as_str()),
+        );
+        Ok::<_, OipError>(response)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

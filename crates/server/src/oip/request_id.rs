@@ -1,0 +1,67 @@
+//! Request ids: every inference response carries one (`X-Request-Id`), so that labels
+//! arriving later can be joined to the logged prediction. A caller's id is kept; else one
+//! is made from a random per-process prefix and a counter (unique without a syscall per
+//! request).
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const ROUTE_KEY: HeaderName = HeaderName::from_static("x-bascule-route-key");
+
+static PREFIX: LazyLock<String> = LazyLock::new(|| {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    random[..12].to_owned()
+});
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The id of the request being served, as the caller sent it or as generated.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn generate() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n:x}", PREFIX.as_str())
+}
+
+/// The caller's `X-Request-Id` when it is a sane header value, else a new id.
+fn from_headers(headers: &HeaderMap) -> String {
+    headers
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty() && value.len() <= 256)
+        .map_or_else(generate, str::to_owned)
+}
+
+/// Gives the request an id (extension `RequestId`) and the response an `X-Request-Id`
+/// header, unless the handler set one (an OIP body's `id` wins).
+pub async fn assign(mut request: Request, next: Next) -> Response {
+    let id = from_headers(request.headers());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(&REQUEST_ID)
+        && let Ok(value) = HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_unique_and_callers_ids_kept() {
+        assert_ne!(generate(), generate());
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_static("abc"));
+        assert_eq!(from_headers(&headers), "abc");
+        assert!(from_headers(&HeaderMap::new()).starts_with(PREFIX.as_str()));
+    }
+}
