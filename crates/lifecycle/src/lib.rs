@@ -1,7 +1,8 @@
 //! Bascule's lifecycle services: the model registry (registering ONNX models and MLflow
 //! model directories atomically, with lineage), the lifecycle rules applied through the
 //! metadata store's event log, the deployment guard, the cache of loaded models, and the
-//! validation gate (`gate`): policies, checks, reports and reference profiles.
+//! validation gate (`gate`): policies, checks, reports and reference profiles, and serving
+//! (`serving`): deployments, the routing table, running requests and the prediction log.
 //!
 //! This crate knows no HTTP and no storage technology: it works through the port traits
 //! of `bascule-core` and the engines of `bascule-runtime`.
