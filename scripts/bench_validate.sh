@@ -38,13 +38,14 @@ log_loss = 0.2
 [[slices]]
 column = "mean radius"
 edges = [12.0, 16.0]
+thresholds = { accuracy = 0.9 }
 TOML
 
 "$BIN" models register bench fixtures/logistic/model.onnx > /dev/null
 "$BIN" policy set bench "$WORK/policy.toml" > /dev/null
 echo "holdout: $ROWS rows, $(du -h "$WORK/holdout.csv" | cut -f1)"
 START=$(date +%s.%N)
-"$BIN" validate bench 1 --data "$WORK/holdout.csv" > "$WORK/report.txt"
+"$BIN" validate bench 1 --data "$WORK/holdout.csv" > "$WORK/report.txt" || true
 END=$(date +%s.%N)
-grep -E "PASSED|FAILED|took" "$WORK/report.txt"
+cat "$WORK/report.txt"
 echo "bascule validate wall time: $(echo "$END - $START" | bc) s"
