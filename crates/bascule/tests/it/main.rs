@@ -41,6 +41,12 @@ fn start_server() -> Server {
         .spawn()
         .expect("start the server");
     let stdout = child.stdout.take().expect("stdout");
+    // The guard owns the child from here on, so a failed assertion still kills it.
+    let mut server = Server {
+        child,
+        url: String::new(),
+        _dir: dir,
+    };
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
@@ -50,11 +56,8 @@ fn start_server() -> Server {
         url.starts_with("http://127.0.0.1:"),
         "unexpected ready line: {line}"
     );
-    Server {
-        child,
-        url,
-        _dir: dir,
-    }
+    server.url = url;
+    server
 }
 
 fn fixture(path: &str) -> PathBuf {
