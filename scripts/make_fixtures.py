@@ -459,7 +459,8 @@ Regenerate them (from the repository root) with:
 | `mlp` | breast cancer | StandardScaler + MLPClassifier(16, 8) | MatMul, Relu, Sigmoid, ArgMax; ArrayFeatureExtractor (ai.onnx.ml) |
 | `weak` | breast cancer | as `logistic`, trained on 20 rows | as `logistic` |
 | `linear` | diabetes | LinearRegression | LinearRegressor (ai.onnx.ml) |
-| `unsupported` | diabetes | SVR | SVMRegressor (ai.onnx.ml), which no tract path implements |
+| `unsupported` | diabetes | SVR | SVMRegressor (ai.onnx.ml), which no tract path implements (onnxruntime runs it) |
+| `custom_op` | none | one `Frobnicate` node | an operator of the private domain com.example.custom, which no engine runs |
 
 Engine-coverage fixtures (ai.onnx.ml operators; `expected.json` holds the inputs as well as
 onnxruntime's outputs, a ZipMap output recorded as the `[N, n_classes]` matrix of its values):
@@ -492,12 +493,38 @@ Versions that produced the current files:
     (ROOT / "README.md").write_text(text)
 
 
+def custom_op_fixture():
+    """A model no engine runs: one node of an operator in a private domain. Registration
+    must refuse it naming the operator and domain, whichever engines are configured."""
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Frobnicate", ["input"], ["output"], domain="com.example.custom")
+    graph = helper.make_graph(
+        [node],
+        "custom_op",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 4])],
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example.custom", 1)],
+        producer_name="bascule make_fixtures.py",
+    )
+    model.ir_version = 8
+    model.doc_string = "an operator of a private domain that no engine implements"
+    directory = ROOT / "custom_op"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "model.onnx").write_bytes(model.SerializeToString())
+    print("custom_op: Frobnicate (domain com.example.custom)")
+
+
 def main():
     np.random.seed(SEED)
     ROOT.mkdir(exist_ok=True)
     breast_cancer_fixtures()
     diabetes_fixtures()
     tree_fixtures()
+    custom_op_fixture()
     write_readme()
 
 

@@ -16,6 +16,11 @@ struct FileConfig {
     database_url: Option<String>,
     artifact_url: Option<String>,
     max_upload_bytes: Option<u64>,
+    max_request_bytes: Option<usize>,
+    onnxruntime_lib: Option<PathBuf>,
+    onnxruntime_fallback: Option<bool>,
+    engine: Option<String>,
+    prediction_log: Option<bool>,
 }
 
 /// Flags given on the command line; they win over everything.
@@ -35,7 +40,21 @@ pub struct Config {
     /// An object-store URL, or `None` for `<data_dir>/artifacts`.
     pub artifact_url: Option<String>,
     pub max_upload_bytes: u64,
+    /// The largest inference request body.
+    pub max_request_bytes: usize,
+    /// The onnxruntime shared library for the second engine, if configured.
+    pub onnxruntime_lib: Option<PathBuf>,
+    /// When the configured onnxruntime cannot be loaded: `true` serves with tract alone
+    /// (and says so); `false` (the default) refuses to start.
+    pub onnxruntime_fallback: bool,
+    /// The engine tried first for new versions: `tract` (default) or `onnxruntime`.
+    pub engine: String,
+    /// Whether served requests are recorded (default on; monitoring needs them).
+    pub prediction_log: bool,
 }
+
+/// The engines a configuration may name.
+pub const ENGINES: [&str; 2] = ["tract", "onnxruntime"];
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "bascule-data";
@@ -76,6 +95,44 @@ impl Config {
                 .max_upload_bytes
                 .unwrap_or(bascule_server::ServerConfig::default().max_upload_bytes),
         };
+        let max_request_bytes = match env("BASCULE_MAX_REQUEST_BYTES") {
+            Some(text) => text.parse().with_context(|| {
+                format!("BASCULE_MAX_REQUEST_BYTES='{text}' is not a number of bytes")
+            })?,
+            None => file
+                .max_request_bytes
+                .unwrap_or(bascule_server::ServerConfig::default().max_request_bytes),
+        };
+        let onnxruntime_lib = env("BASCULE_ONNXRUNTIME_LIB")
+            .or_else(|| env("ORT_DYLIB_PATH"))
+            .map(PathBuf::from)
+            .or(file.onnxruntime_lib);
+        let onnxruntime_fallback = match env("BASCULE_ONNXRUNTIME_FALLBACK") {
+            Some(text) => parse_bool(&text).with_context(|| {
+                format!("BASCULE_ONNXRUNTIME_FALLBACK='{text}' is not true or false")
+            })?,
+            None => file.onnxruntime_fallback.unwrap_or(false),
+        };
+        let prediction_log = match env("BASCULE_PREDICTION_LOG") {
+            Some(text) => parse_bool(&text)
+                .with_context(|| format!("BASCULE_PREDICTION_LOG='{text}' is not on or off"))?,
+            None => file.prediction_log.unwrap_or(true),
+        };
+        let engine = env("BASCULE_ENGINE")
+            .or(file.engine)
+            .unwrap_or_else(|| ENGINES[0].to_owned());
+        if !ENGINES.contains(&engine.as_str()) {
+            bail!(
+                "unknown engine '{engine}' (BASCULE_ENGINE or `engine` in the configuration file): use {}",
+                ENGINES.join(" or ")
+            );
+        }
+        if engine == "onnxruntime" && onnxruntime_lib.is_none() {
+            bail!(
+                "the preferred engine is onnxruntime but no library is configured: set \
+                 BASCULE_ONNXRUNTIME_LIB to a libonnxruntime.so (scripts/fetch_onnxruntime.sh fetches one)"
+            );
+        }
         if !listen.ip().is_loopback() {
             bail!(
                 "refusing to listen on {listen}: Bascule has no API tokens yet, so it serves loopback \
@@ -88,7 +145,20 @@ impl Config {
             database_url,
             artifact_url,
             max_upload_bytes,
+            max_request_bytes,
+            onnxruntime_lib,
+            onnxruntime_fallback,
+            engine,
+            prediction_log,
         })
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 

@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::Context;
 use bascule_artifacts::ObjectArtifactStore;
 use bascule_core::ArtifactStore;
-use bascule_lifecycle::Registry;
 use bascule_lifecycle::serving::{Serving, ServingConfig};
-use bascule_runtime::TractEngine;
+use bascule_lifecycle::{Engines, Registry};
+use bascule_runtime::{OrtConfig, OrtEngine, TractEngine};
 use bascule_server::{AppState, ServerConfig};
 use bascule_store::SqlMetadataStore;
 
@@ -32,14 +32,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         .context("cannot open the artifact store")?,
     );
-    let registry = Registry::new(Arc::new(store), artifacts, Arc::new(TractEngine::new()));
-    let serving = Serving::start(registry.clone(), ServingConfig::default())
+    let registry = Registry::new(Arc::new(store), artifacts, engines(&config)?);
+    let serving_config = ServingConfig {
+        log_predictions: config.prediction_log,
+        ..ServingConfig::default()
+    };
+    let serving = Serving::start(registry.clone(), serving_config)
         .await
         .context("cannot load the deployed models")?;
     let state = AppState {
         registry,
         config: ServerConfig {
             max_upload_bytes: config.max_upload_bytes,
+            max_request_bytes: config.max_request_bytes,
         },
         serving: serving.clone(),
     };
@@ -88,5 +93,36 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// tract always; onnxruntime when a library is configured. A configured library that does
+/// not load stops the start-up, unless the configuration allows serving with tract alone.
+fn engines(config: &Config) -> anyhow::Result<Engines> {
+    let engines = Engines::new(Arc::new(TractEngine::new()));
+    let Some(library) = &config.onnxruntime_lib else {
+        return Ok(engines);
+    };
+    match OrtEngine::new(OrtConfig::new(library)) {
+        Ok(ort) => {
+            tracing::info!(library = %library.display(), "onnxruntime engine loaded");
+            Ok(engines.with(Arc::new(ort)).preferring(&config.engine))
+        }
+        Err(error) if config.onnxruntime_fallback => {
+            tracing::warn!(
+                %error,
+                "onnxruntime is configured but did not load; serving with tract only \
+                 (BASCULE_ONNXRUNTIME_FALLBACK=true)"
+            );
+            if config.engine == "onnxruntime" {
+                anyhow::bail!(
+                    "{error}; the preferred engine is onnxruntime, so there is nothing to fall back to"
+                );
+            }
+            Ok(engines)
+        }
+        Err(error) => Err(anyhow::anyhow!(
+            "{error}\nset BASCULE_ONNXRUNTIME_FALLBACK=true to start with the tract engine alone"
+        )),
     }
 }

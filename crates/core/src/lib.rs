@@ -33,3 +33,11 @@ pub use validation::{NewValidationRecord, PolicyFormat, StoredPolicy, Validation
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp (as MLflow).
 pub type Millis = i64;
+
+/// Now, in [`Millis`].
+pub fn now_millis() -> Millis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

@@ -177,6 +177,9 @@ pub enum EngineError {
     BadInput(String),
     #[error("inference failed: {0}")]
     Failed(String),
+    /// The engine a version needs is not configured in this process.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl Coded for EngineError {
@@ -187,6 +190,7 @@ impl Coded for EngineError {
             }
             EngineError::BadInput(_) => ErrorCode::InvalidArgument,
             EngineError::Failed(_) => ErrorCode::Internal,
+            EngineError::Unavailable(_) => ErrorCode::FailedPrecondition,
         }
     }
 }

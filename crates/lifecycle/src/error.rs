@@ -5,7 +5,7 @@ use bascule_core::{Coded, EngineError, ErrorCode};
 pub enum LifecycleError {
     #[error(transparent)]
     Store(#[from] bascule_core::Error),
-    #[error("the model cannot be registered: {0}")]
+    #[error("the model cannot be loaded: {0}")]
     Engine(#[from] EngineError),
     #[error("cannot package the model: {0}")]
     Package(#[from] bascule_runtime::Error),

@@ -7,12 +7,15 @@
 //! This crate knows no HTTP and no storage technology: it works through the port traits
 //! of `bascule-core` and the engines of `bascule-runtime`.
 
+mod engines;
 mod error;
 pub mod gate;
+pub mod jobs;
 mod plans;
 mod registry;
 pub mod serving;
 
+pub use engines::{ENGINE_TAG, Engines};
 pub use error::{EXPORT_HINT, LifecycleError};
 pub use plans::PlanCache;
 pub use registry::{RegisterRequest, Registry, Upload, UploadedFile};

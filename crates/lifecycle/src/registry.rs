@@ -1,14 +1,15 @@
 use std::sync::Arc;
 
 use bascule_core::{
-    ArtifactFile, ArtifactStore, ByteStream, InferenceEngine, LifecycleEvent, Lineage, LoadedModel,
-    MetadataStore, ModelFormat, ModelVersion, NewModelVersion, RegisteredModel, Signature,
-    Transition,
+    ArtifactFile, ArtifactStore, ByteStream, LifecycleEvent, Lineage, LoadedModel, MetadataStore,
+    ModelFormat, ModelVersion, NewModelVersion, RegisteredModel, Signature, Tag, Transition,
 };
 use bascule_runtime::package;
 use bytes::Bytes;
 
+use crate::engines::{ENGINE_TAG, Engines};
 use crate::error::{EXPORT_HINT, LifecycleError};
+use crate::jobs::Jobs;
 use crate::plans::PlanCache;
 
 type Result<T, E = LifecycleError> = std::result::Result<T, E>;
@@ -43,6 +44,9 @@ pub struct RegisterRequest {
     pub run_id: Option<String>,
     pub lineage: Lineage,
     pub actor: String,
+    /// The engine to serve the version (`tract`, `onnxruntime`); `None`: the first engine,
+    /// in preference order, that can run it.
+    pub engine: Option<String>,
 }
 
 /// The model registry and the lifecycle rules.
@@ -50,21 +54,23 @@ pub struct RegisterRequest {
 pub struct Registry {
     store: Arc<dyn MetadataStore>,
     artifacts: Arc<dyn ArtifactStore>,
-    engine: Arc<dyn InferenceEngine>,
+    engines: Engines,
     plans: Arc<PlanCache>,
+    jobs: Arc<Jobs>,
 }
 
 impl Registry {
     pub fn new(
         store: Arc<dyn MetadataStore>,
         artifacts: Arc<dyn ArtifactStore>,
-        engine: Arc<dyn InferenceEngine>,
+        engines: Engines,
     ) -> Self {
         Registry {
             store,
             artifacts,
-            engine,
+            engines,
             plans: Arc::new(PlanCache::default()),
+            jobs: Arc::new(Jobs::default()),
         }
     }
 
@@ -76,9 +82,13 @@ impl Registry {
         &self.artifacts
     }
 
-    /// The name of the engine that runs this registry's models (`tract`).
-    pub fn engine_name(&self) -> &'static str {
-        self.engine.name()
+    pub(crate) fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// The inference engines of this process, in order of preference.
+    pub fn engines(&self) -> &Engines {
+        &self.engines
     }
 
     pub async fn create_model(&self, name: &str, description: &str) -> Result<RegisteredModel> {
@@ -148,10 +158,23 @@ impl Registry {
     /// and its registration event are then written in one transaction.
     pub async fn register(&self, request: RegisterRequest) -> Result<ModelVersion> {
         check_model_name(&request.name)?;
-        let (files, format, signature) = match request.upload {
-            Upload::Onnx(file) => self.package_onnx(file).await?,
-            Upload::ModelDir(files) => self.inspect_model_dir(files).await?,
+        if let Some(engine) = &request.engine
+            && self.engines.get(engine).is_none()
+        {
+            return Err(self.engines.unavailable(engine).into());
+        }
+        let engine = request.engine.as_deref();
+        let (files, format, signature, engine) = match request.upload {
+            Upload::Onnx(file) => self.package_onnx(file, engine).await?,
+            Upload::ModelDir(files) => self.inspect_model_dir(files, engine).await?,
         };
+        let tags = engine
+            .map(|engine| Tag {
+                key: ENGINE_TAG.to_owned(),
+                value: engine.to_owned(),
+            })
+            .into_iter()
+            .collect();
         let version = self
             .store
             .create_model_version(NewModelVersion {
@@ -163,7 +186,7 @@ impl Registry {
                 lineage: request.lineage,
                 signature,
                 files,
-                tags: Vec::new(),
+                tags,
                 reason: "registered".to_owned(),
                 actor: request.actor,
                 create_model: true,
@@ -174,12 +197,9 @@ impl Registry {
     }
 
     /// A bare ONNX file: load it, then write the MLflow model directory around it.
-    async fn package_onnx(
-        &self,
-        file: UploadedFile,
-    ) -> Result<(Vec<ArtifactFile>, ModelFormat, Option<Signature>)> {
+    async fn package_onnx(&self, file: UploadedFile, engine: Option<&str>) -> Result<Packaged> {
         let onnx = self.artifacts.get(&file.digest).await?;
-        let (plan, onnx) = self.load_blocking(onnx).await?;
+        let (engine, plan, onnx) = self.load_blocking(onnx, engine).await?;
         let signature = plan.signature().clone();
         let mut files = Vec::new();
         for (path, content) in package::write_model_dir(&onnx, &signature, None)? {
@@ -197,7 +217,7 @@ impl Registry {
                 size: blob.size,
             });
         }
-        Ok((files, ModelFormat::Onnx, Some(signature)))
+        Ok((files, ModelFormat::Onnx, Some(signature), Some(engine)))
     }
 
     /// An MLflow model directory: if its MLmodel has an ONNX flavor, load that file;
@@ -205,7 +225,8 @@ impl Registry {
     async fn inspect_model_dir(
         &self,
         uploaded: Vec<UploadedFile>,
-    ) -> Result<(Vec<ArtifactFile>, ModelFormat, Option<Signature>)> {
+        engine: Option<&str>,
+    ) -> Result<Packaged> {
         let files: Vec<ArtifactFile> = uploaded
             .into_iter()
             .map(|f| ArtifactFile {
@@ -225,7 +246,7 @@ impl Registry {
         let description = package::parse_mlmodel(text)
             .map_err(|e| LifecycleError::InvalidUpload(format!("MLmodel: {e}")))?;
         let Some(onnx_path) = description.onnx_data else {
-            return Ok((files, ModelFormat::Other, None));
+            return Ok((files, ModelFormat::Other, None, None));
         };
         let onnx_file = files.iter().find(|f| f.path == onnx_path).ok_or_else(|| {
             LifecycleError::InvalidUpload(format!(
@@ -233,18 +254,33 @@ impl Registry {
             ))
         })?;
         let onnx = self.artifacts.get(&onnx_file.digest).await?;
-        let (plan, _) = self.load_blocking(onnx).await?;
+        let (engine, plan, _) = self.load_blocking(onnx, engine).await?;
         let signature = plan.signature().clone();
-        Ok((files, ModelFormat::Onnx, Some(signature)))
+        Ok((files, ModelFormat::Onnx, Some(signature), Some(engine)))
     }
 
-    /// Loads a model on the blocking pool (parsing and optimising is CPU work).
-    async fn load_blocking(&self, onnx: Bytes) -> Result<(Arc<dyn LoadedModel>, Bytes)> {
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.load(&onnx).map(|plan| (plan, onnx)))
-            .await
-            .map_err(|e| LifecycleError::Task(e.to_string()))?
-            .map_err(LifecycleError::from)
+    /// Loads a model on the blocking pool (parsing and optimising is CPU work): on the
+    /// engine named, else on the first engine that can run it.
+    async fn load_blocking(
+        &self,
+        onnx: Bytes,
+        engine: Option<&str>,
+    ) -> Result<(&'static str, Arc<dyn LoadedModel>, Bytes)> {
+        let engines = self.engines.clone();
+        let engine = engine.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            let loaded = match engine {
+                Some(name) => engines.load_on(&name, &onnx).map(|plan| {
+                    let name = engines.get(&name).map_or("unknown", |e| e.name());
+                    (name, plan)
+                }),
+                None => engines.load_first(&onnx),
+            };
+            loaded.map(|(name, plan)| (name, plan, onnx))
+        })
+        .await
+        .map_err(|e| LifecycleError::Task(e.to_string()))?
+        .map_err(LifecycleError::from)
     }
 
     /// Moves a version through the lifecycle; the store refuses illegal transitions.
@@ -281,20 +317,77 @@ impl Registry {
             return Ok(plan);
         }
         let model_version = self.store.get_model_version(name, version).await?;
-        let onnx_path = self.onnx_path(&model_version).await?;
+        let onnx = self.onnx_bytes(&model_version).await?;
+        let (_, plan, _) = self.load_blocking(onnx, engine_of(&model_version)).await?;
+        self.plans.insert(name, version, plan.clone());
+        Ok(plan)
+    }
+
+    /// The version's model loaded on every engine of this process other than the one that
+    /// serves it, each with its engine's name or why it could not load. The validation gate
+    /// checks these agree with the serving engine.
+    pub async fn load_on_other_engines(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<
+        Vec<(
+            &'static str,
+            std::result::Result<Arc<dyn LoadedModel>, String>,
+        )>,
+    > {
+        let model_version = self.store.get_model_version(name, version).await?;
+        let serving = self.serving_engine(&model_version);
+        let others: Vec<_> = self
+            .engines
+            .names()
+            .into_iter()
+            .filter(|engine| *engine != serving)
+            .collect();
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let onnx = self.onnx_bytes(&model_version).await?;
+        let engines = self.engines.clone();
+        tokio::task::spawn_blocking(move || {
+            others
+                .into_iter()
+                .map(|engine| {
+                    let loaded = engines.load_on(engine, &onnx).map_err(|e| e.to_string());
+                    (engine, loaded)
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| LifecycleError::Task(e.to_string()))
+    }
+
+    /// The engine that serves a version: its recorded one, else (versions registered before
+    /// engines were recorded) the preferred engine.
+    pub fn serving_engine(&self, model_version: &ModelVersion) -> &'static str {
+        match engine_of(model_version).and_then(|name| self.engines.get(name)) {
+            Some(engine) => engine.name(),
+            None => match engine_of(model_version) {
+                // Recorded but not configured here: loading will say so.
+                Some(_) => "unavailable",
+                None => self.engines.default_engine().name(),
+            },
+        }
+    }
+
+    async fn onnx_bytes(&self, model_version: &ModelVersion) -> Result<Bytes> {
+        let onnx_path = self.onnx_path(model_version).await?;
         let file = model_version
             .files
             .iter()
             .find(|f| f.path == onnx_path)
             .ok_or_else(|| {
                 bascule_core::Error::DataLoss(format!(
-                    "{name} version {version} lists no file '{onnx_path}'"
+                    "{} version {} lists no file '{onnx_path}'",
+                    model_version.name, model_version.version
                 ))
             })?;
-        let onnx = self.artifacts.get(&file.digest).await?;
-        let (plan, _) = self.load_blocking(onnx).await?;
-        self.plans.insert(name, version, plan.clone());
-        Ok(plan)
+        Ok(self.artifacts.get(&file.digest).await?)
     }
 
     async fn onnx_path(&self, model_version: &ModelVersion) -> Result<String> {
@@ -316,6 +409,23 @@ impl Registry {
             .and_then(|description| description.onnx_data)
             .ok_or_else(not_onnx)
     }
+}
+
+/// What packaging an upload produced: its files, format, signature and serving engine.
+type Packaged = (
+    Vec<ArtifactFile>,
+    ModelFormat,
+    Option<Signature>,
+    Option<&'static str>,
+);
+
+/// The engine recorded on a version, if any.
+fn engine_of(model_version: &ModelVersion) -> Option<&str> {
+    model_version
+        .tags
+        .iter()
+        .find(|tag| tag.key == ENGINE_TAG)
+        .map(|tag| tag.value.as_str())
 }
 
 fn check_model_name(name: &str) -> Result<()> {

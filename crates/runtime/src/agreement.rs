@@ -54,19 +54,37 @@ pub fn check_agreement(
     inputs: &[Tensor],
     tolerance: f64,
 ) -> AgreementReport {
-    let mut runs = Vec::with_capacity(engines.len());
+    let runs = engines
+        .iter()
+        .map(|engine| {
+            let outputs = engine
+                .load(onnx)
+                .and_then(|model| model.run(inputs.to_vec()))
+                .map_err(|error| error.to_string());
+            (engine.name().to_owned(), outputs)
+        })
+        .collect();
+    compare_runs(runs, tolerance)
+}
+
+/// Compares engines' outputs for the same inputs: each `(engine, outputs or why it could
+/// not run)` with the first engine that ran. The validation gate calls this with the
+/// outputs it already computed, so the serving engine does not run twice.
+pub fn compare_runs(
+    runs: Vec<(String, Result<Vec<Tensor>, String>)>,
+    tolerance: f64,
+) -> AgreementReport {
+    let mut reports = Vec::with_capacity(runs.len());
     let mut reference: Option<Vec<Tensor>> = None;
-    for engine in engines {
-        let result = engine
-            .load(onnx)
-            .and_then(|model| model.run(inputs.to_vec()));
+    let reference_engine = runs.first().map(|(engine, _)| engine.clone());
+    for (engine, result) in runs {
         let mut run = EngineRun {
-            engine: engine.name().to_owned(),
+            engine,
             error: None,
             outputs: Vec::new(),
         };
         match result {
-            Err(error) => run.error = Some(error.to_string()),
+            Err(error) => run.error = Some(error),
             Ok(outputs) => match &reference {
                 None => reference = Some(outputs),
                 Some(expected) => {
@@ -83,19 +101,16 @@ pub fn check_agreement(
                 }
             },
         }
-        runs.push(run);
+        reports.push(run);
     }
-    let agree = !runs.is_empty()
-        && runs
+    let agree = !reports.is_empty()
+        && reports
             .iter()
             .all(|run| run.error.is_none() && run.outputs.iter().all(OutputComparison::agrees));
     AgreementReport {
-        reference: runs
-            .first()
-            .map(|run| run.engine.clone())
-            .unwrap_or_default(),
+        reference: reference_engine.unwrap_or_default(),
         tolerance,
-        engines: runs,
+        engines: reports,
         agree,
     }
 }

@@ -21,7 +21,7 @@ mod onnxruntime;
 pub mod package;
 
 pub use agreement::{
-    AgreementReport, DEFAULT_TOLERANCE, EngineRun, OutputComparison, check_agreement,
+    AgreementReport, DEFAULT_TOLERANCE, EngineRun, OutputComparison, check_agreement, compare_runs,
 };
 pub use engine::TractEngine;
 pub use error::Error;

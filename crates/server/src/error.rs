@@ -27,6 +27,15 @@ impl ApiError {
         ApiError::new(ErrorCode::InvalidArgument, message)
     }
 
+    /// 413: a request body over the configured limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: ErrorCode::InvalidArgument,
+            message: message.into(),
+        }
+    }
+
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,

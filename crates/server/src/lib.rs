@@ -1,5 +1,6 @@
-//! Bascule's HTTP layer: the native REST API under `/api/v1` (and, as they land, the Open
-//! Inference Protocol, the MLflow-compatible API, the UI and `/metrics`).
+//! Bascule's HTTP layer: the native REST API under `/api/v1`, the Open Inference
+//! Protocol, MLflow's scoring protocol, Prometheus `/metrics` (and, as they land, the
+//! MLflow-compatible tracking API and the UI).
 //!
 //! Handlers translate between wire types and the lifecycle services; they hold no business
 //! rules. `error.rs` is the one place where an error code becomes an HTTP status and a
@@ -8,12 +9,18 @@
 mod api;
 mod error;
 mod extract;
+mod invocations;
+mod metrics;
 mod oip;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
 use bascule_lifecycle::Registry;
 use bascule_lifecycle::serving::Serving;
 use tokio::net::TcpListener;
@@ -25,12 +32,15 @@ pub use error::ApiError;
 pub struct ServerConfig {
     /// The largest model upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// The largest inference request body (OIP and MLflow scoring), in bytes.
+    pub max_request_bytes: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_upload_bytes: 2 << 30,
+            max_request_bytes: 64 << 20,
         }
     }
 }
@@ -46,9 +56,25 @@ pub struct AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let http_metrics = Arc::new(metrics::HttpMetrics::default());
+    let tracked = |protocol| from_fn_with_state((http_metrics.clone(), protocol), metrics::track);
+    let body_limit = DefaultBodyLimit::max(state.config.max_request_bytes);
     Router::new()
         .nest("/api/v1", api::routes())
-        .merge(oip::routes())
+        .merge(
+            oip::routes()
+                .route_layer(tracked(metrics::Protocol::Oip))
+                .layer(body_limit),
+        )
+        .merge(
+            invocations::routes()
+                .route_layer(tracked(metrics::Protocol::Mlflow))
+                .layer(body_limit),
+        )
+        .route(
+            "/metrics",
+            get(metrics::render_metrics).layer(axum::Extension(http_metrics.clone())),
+        )
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -27,13 +27,7 @@ mod versions;
 
 pub use connect::SqlMetadataStore;
 
-/// Now, in milliseconds since the Unix epoch (the unit of every stored time).
-fn now_millis() -> bascule_core::Millis {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
+use bascule_core::now_millis;
 
 #[cfg(test)]
 mod schema_tests {

@@ -40,6 +40,10 @@ pub enum ModelsCommand {
         code_ref: Option<String>,
         #[arg(long, default_value = "")]
         description: String,
+        /// The engine to serve it: tract or onnxruntime (default: the first of the
+        /// server's engines that can run it).
+        #[arg(long)]
+        engine: Option<String>,
     },
     /// List a model's versions with their lifecycle stage.
     Versions { name: String },
@@ -83,6 +87,8 @@ struct Version {
     lineage: Lineage,
     signature: Option<Signature>,
     aliases: Vec<String>,
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +180,7 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
             data_digest,
             code_ref,
             description,
+            engine,
         } => {
             let mut query = vec![
                 ("description", description),
@@ -183,13 +190,19 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
             query.extend(run_id.map(|r| ("run_id", r)));
             query.extend(data_digest.map(|d| ("data_digest", d)));
             query.extend(code_ref.map(|c| ("code_ref", c)));
+            query.extend(engine.map(|e| ("engine", e)));
             let request = client
                 .request(Method::POST, &format!("/models/{name}/versions"))
                 .query(&query);
             let request = attach_model(request, &path).await?;
             let version: Version = client.send(request).await?;
+            let engine = version
+                .tags
+                .get("bascule.engine")
+                .map(|e| format!(", served by {e}"))
+                .unwrap_or_default();
             println!(
-                "registered {} version {} ({})",
+                "registered {} version {} ({}{engine})",
                 version.name, version.version, version.stage
             );
             if let Some(signature) = &version.signature {

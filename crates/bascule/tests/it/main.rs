@@ -208,11 +208,11 @@ fn bad_input_fails_with_a_message() {
             "models",
             "register",
             "gbr",
-            path(&fixture("unsupported/model.onnx")),
+            path(&fixture("custom_op/model.onnx")),
         ],
     ));
     assert!(
-        err.contains("(domain ai.onnx.ml)") && err.contains("not supported"),
+        err.contains("Frobnicate (domain com.example.custom)") && err.contains("not supported"),
         "{err}"
     );
     let err = fails(cli(&server, &["models", "versions", "nope"]));
@@ -266,6 +266,55 @@ fn the_server_refuses_to_listen_off_loopback_and_to_open_a_bad_database() {
             .unwrap(),
     );
     assert!(err.contains("metadata store"), "{err}");
+}
+
+#[test]
+fn a_configured_onnxruntime_that_does_not_load_stops_the_start_unless_fallback_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_library = dir.path().join("libonnxruntime.so");
+    std::fs::write(&not_a_library, b"not a shared library").unwrap();
+    for library in [dir.path().join("missing.so"), not_a_library] {
+        let err = fails(
+            bascule()
+                .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+                .arg(dir.path())
+                .env("BASCULE_ONNXRUNTIME_LIB", &library)
+                .env_remove("BASCULE_ONNXRUNTIME_FALLBACK")
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            err.contains(&library.display().to_string())
+                && err.contains("BASCULE_ONNXRUNTIME_FALLBACK=true"),
+            "{err}"
+        );
+    }
+    let err = fails(
+        bascule()
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("BASCULE_ENGINE", "cuda")
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("unknown engine 'cuda'"), "{err}");
+
+    // With the fallback allowed, the server starts on tract alone and says so.
+    let mut child = bascule()
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("BASCULE_ONNXRUNTIME_LIB", dir.path().join("missing.so"))
+        .env("BASCULE_ONNXRUNTIME_FALLBACK", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.unwrap();
+    assert!(line.contains("listening on http://127.0.0.1:"), "{line}");
 }
 
 /// A minimal HTTP GET over std, to keep the test free of an HTTP client dependency.

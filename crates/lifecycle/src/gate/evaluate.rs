@@ -8,7 +8,7 @@ use bascule_datasets::Format;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::checks::{self, champion, latency, sanity, slices};
+use super::checks::{self, agreement, champion, latency, sanity, slices};
 use super::features::{input_tensors, label_values, map_features};
 use super::inference::{output_roles, predictions, run_all, slice_rows, truth};
 use super::metrics::{Evaluation, MetricName};
@@ -16,6 +16,7 @@ use super::policy::{ChampionPolicy, Policy};
 use super::profile::{self, ReferenceProfile};
 use super::report::{CheckStatus, DataSummary, REPORT_SCHEMA, ValidationReport};
 use super::{GateError, features};
+use crate::jobs::Progress;
 
 pub struct Input {
     pub name: String,
@@ -28,7 +29,11 @@ pub struct Input {
     pub model: Arc<dyn LoadedModel>,
     /// The champion's version, stage and loaded model.
     pub champion: Option<(i64, Stage, Arc<dyn LoadedModel>)>,
+    /// The engine that serves the version.
     pub engine: String,
+    /// The version on every other engine, for the agreement check.
+    pub other_engines: Vec<agreement::OtherEngine>,
+    pub progress: Arc<Progress>,
 }
 
 pub struct Evaluated {
@@ -37,6 +42,8 @@ pub struct Evaluated {
 }
 
 pub fn run(input: Input) -> Result<Evaluated, GateError> {
+    let progress = input.progress.clone();
+    progress.phase("reading the data set", 0);
     let digest = hex(&Sha256::digest(&input.data));
     let frame = bascule_datasets::read_bytes(input.data, input.format)?;
     if frame.n_rows() == 0 {
@@ -67,7 +74,10 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
     let inputs = input_tensors(&frame, &mapping)?;
     let n_rows = frame.n_rows();
 
-    let outputs = run_all(&*input.model, &inputs, n_rows, |_| {})?;
+    progress.phase("running the model", n_rows);
+    let outputs = run_all(&*input.model, &inputs, n_rows, |done| {
+        progress.set_done(done)
+    })?;
     let roles = output_roles(&outputs, n_rows, policy.task)?;
     let task = roles.task;
     let predicted = predictions(&outputs, &roles)?;
@@ -100,12 +110,23 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
         .collect();
     let again = input.model.run(first_rows).map_err(GateError::Inference)?;
     all_checks.push(sanity::repeatable(&outputs, &again, repeat_rows));
+    progress.phase("comparing engines", n_rows);
+    let (agreement_entries, agreement_checks) = agreement::check(
+        &input.engine,
+        &outputs,
+        input.other_engines,
+        &inputs,
+        n_rows,
+        &progress,
+    );
+    all_checks.extend(agreement_checks);
     all_checks.extend(checks::threshold_checks(
         "threshold: ",
         &metrics,
         &policy.thresholds,
     ));
 
+    progress.phase("slices", 0);
     let mut slice_results = Vec::new();
     for slice in &policy.slices {
         let (results, slice_checks) = slices::evaluate(
@@ -127,8 +148,10 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
         let compatible = signature_check.status == CheckStatus::Passed;
         all_checks.push(signature_check);
         if compatible {
+            progress.phase("comparing with the champion", n_rows);
             let (summary, comparison_checks) = compare_with_champion(
                 &**model,
+                &progress,
                 &inputs,
                 n_rows,
                 &evaluation,
@@ -144,12 +167,14 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
 
     let mut latency_result = None;
     if let Some(latency_policy) = &policy.latency {
+        progress.phase("measuring latency", 0);
         let (result, latency_checks) =
             latency::measure(&*input.model, &inputs, n_rows, latency_policy)?;
         latency_result = Some(result);
         all_checks.extend(latency_checks);
     }
 
+    progress.phase("profiling the data", 0);
     let profile = profile::build(
         &frame,
         &mapping.columns(),
@@ -185,6 +210,7 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
         slices: slice_results,
         champion: champion_summary,
         latency: latency_result,
+        agreement: agreement_entries,
         profile_digest: String::new(),
         started: 0,
         duration_ms: 0,
@@ -195,6 +221,7 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
 #[allow(clippy::too_many_arguments)]
 fn compare_with_champion(
     model: &dyn LoadedModel,
+    progress: &Progress,
     inputs: &[bascule_core::Tensor],
     n_rows: usize,
     candidate: &Evaluation,
@@ -203,7 +230,7 @@ fn compare_with_champion(
     labels: &[f64],
     label: &str,
 ) -> Result<(super::report::ChampionSummary, Vec<super::CheckResult>), GateError> {
-    let outputs = run_all(model, inputs, n_rows, |_| {})?;
+    let outputs = run_all(model, inputs, n_rows, |done| progress.set_done(done))?;
     let roles = output_roles(&outputs, n_rows, None)?;
     let predicted = predictions(&outputs, &roles)?;
     let champion = Evaluation {

@@ -28,7 +28,10 @@ pub use policy::{Policy, Task};
 pub use profile::ReferenceProfile;
 pub use report::{CheckResult, CheckStatus, ValidationReport};
 
+use std::sync::Arc;
+
 use crate::error::{EXPORT_HINT, LifecycleError};
+use crate::jobs::Progress;
 use crate::registry::Registry;
 
 /// Why a validation could not run; nothing is recorded when one of these is returned.
@@ -113,33 +116,53 @@ impl Registry {
         Ok(self.store().get_validation_policy(name).await?)
     }
 
-    /// Validates a Prototype version and moves it to Validated or Rejected.
-    #[tracing::instrument(skip_all, fields(name = %request.name, version = request.version))]
-    pub async fn validate(
+    /// The version, if it may be validated: an ONNX model in Prototype.
+    pub async fn check_validatable(
         &self,
-        request: ValidateRequest,
-    ) -> Result<ValidationOutcome, LifecycleError> {
-        let started = std::time::Instant::now();
-        let started_at = now_millis();
-        let model_version = self
-            .store()
-            .get_model_version(&request.name, request.version)
-            .await?;
+        name: &str,
+        version: i64,
+    ) -> Result<bascule_core::ModelVersion, LifecycleError> {
+        let model_version = self.store().get_model_version(name, version).await?;
         if model_version.format != ModelFormat::Onnx {
             return Err(LifecycleError::NotOnnx {
-                name: request.name,
-                version: request.version,
+                name: name.to_owned(),
+                version,
                 hint: EXPORT_HINT,
             });
         }
         if model_version.stage != Stage::Prototype {
             return Err(GateError::NotPrototype {
-                name: request.name,
-                version: request.version,
+                name: name.to_owned(),
+                version,
                 stage: model_version.stage,
             }
             .into());
         }
+        Ok(model_version)
+    }
+
+    /// Validates a Prototype version and moves it to Validated or Rejected.
+    pub async fn validate(
+        &self,
+        request: ValidateRequest,
+    ) -> Result<ValidationOutcome, LifecycleError> {
+        self.validate_with_progress(request, Arc::new(Progress::default()))
+            .await
+    }
+
+    /// [`Registry::validate`], reporting its phase and rows done to `progress`.
+    #[tracing::instrument(skip_all, fields(name = %request.name, version = request.version))]
+    pub async fn validate_with_progress(
+        &self,
+        request: ValidateRequest,
+        progress: Arc<Progress>,
+    ) -> Result<ValidationOutcome, LifecycleError> {
+        progress.phase("loading the model", 0);
+        let started = std::time::Instant::now();
+        let started_at = bascule_core::now_millis();
+        let model_version = self
+            .check_validatable(&request.name, request.version)
+            .await?;
         let stored_policy = self.policy(&request.name).await?;
         let policy = match &stored_policy {
             Some(stored) => {
@@ -153,6 +176,10 @@ impl Registry {
             .or_else(|| policy.label.clone())
             .unwrap_or_else(|| DEFAULT_LABEL.to_owned());
         let model = self.load(&request.name, request.version).await?;
+        let engine = self.serving_engine(&model_version);
+        let other_engines = self
+            .load_on_other_engines(&request.name, request.version)
+            .await?;
 
         let champion = match &policy.champion {
             Some(_) => self.champion_of(&request.name, request.version).await?,
@@ -176,12 +203,15 @@ impl Registry {
             policy_version: stored_policy.as_ref().map(|p| p.policy_version),
             model,
             champion,
-            engine: self.engine_name().to_owned(),
+            engine: engine.to_owned(),
+            other_engines,
+            progress: progress.clone(),
         };
         let evaluated = tokio::task::spawn_blocking(move || evaluate::run(input))
             .await
             .map_err(|e| LifecycleError::Task(e.to_string()))??;
 
+        progress.phase("recording the report", 0);
         let profile_json = serde_json::to_vec(&evaluated.profile)
             .map_err(|e| bascule_core::Error::internal("cannot encode the profile", e))?;
         let profile_blob = self
@@ -300,11 +330,4 @@ impl Registry {
             .filter(|v| v.version != except && v.stage.is_serving())
             .max_by_key(|v| v.version))
     }
-}
-
-fn now_millis() -> bascule_core::Millis {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

@@ -22,7 +22,7 @@ pub struct ValidationReport {
     pub task: Task,
     /// The policy version applied; `None` for the defaults.
     pub policy_version: Option<i64>,
-    /// The engine that ran the model.
+    /// The engine that ran the model, and serves it once deployed.
     pub engine: String,
     pub data: DataSummary,
     /// The metrics of the task on the whole data set, in a fixed order.
@@ -31,6 +31,9 @@ pub struct ValidationReport {
     pub slices: Vec<SliceResult>,
     pub champion: Option<ChampionSummary>,
     pub latency: Option<LatencyResult>,
+    /// The version run on every other engine of the process and compared with `engine`.
+    #[serde(default)]
+    pub agreement: Vec<EngineAgreement>,
     /// sha256 of the reference profile stored with the report.
     pub profile_digest: String,
     pub started: Millis,
@@ -146,6 +149,27 @@ pub struct McNemarSummary {
     /// Rows the champion gets right and the candidate wrong.
     pub champion_only_right: u64,
     pub pvalue: f64,
+}
+
+/// One other engine against the serving engine.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EngineAgreement {
+    pub engine: String,
+    pub agrees: bool,
+    pub tolerance: f64,
+    /// Why the engine could not load or run the version, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub outputs: Vec<OutputAgreement>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OutputAgreement {
+    pub name: String,
+    pub max_difference: f64,
+    pub mismatches: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

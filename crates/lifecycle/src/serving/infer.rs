@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bascule_core::{EngineError, PredictionRecord, Role, Signature, Tensor, TensorData};
+use bascule_core::{
+    Coded, EngineError, ErrorCode, PredictionRecord, Role, Signature, Tensor, TensorData,
+};
 
 use super::inputs::check_inputs;
 use super::routes::Served;
@@ -69,15 +71,30 @@ impl Serving {
     }
 
     /// Answers one request. The prediction is logged without waiting; the shadow runs
-    /// after the answer is computed, off the response path.
+    /// after the answer is computed, off the response path. The answering version's
+    /// counters record the request, its outcome and its latency.
     pub async fn predict(
         &self,
         target: &Target,
         inputs: Vec<Tensor>,
         request_id: &str,
     ) -> Result<Vec<Tensor>, ServingError> {
+        let started = Instant::now();
+        let result = self.answer(target, inputs, request_id).await;
+        let error = result.as_ref().err().map(Coded::code);
+        target.served.stats.record(started.elapsed(), error);
+        result
+    }
+
+    async fn answer(
+        &self,
+        target: &Target,
+        inputs: Vec<Tensor>,
+        request_id: &str,
+    ) -> Result<Vec<Tensor>, ServingError> {
         let inputs = check_inputs(target.signature(), inputs, self.config().max_batch_rows)?;
-        let logged_inputs = inputs.clone();
+        // With the log off, nothing is copied for it.
+        let logged_inputs = self.inner.log.is_enabled().then(|| inputs.clone());
         let shadow_inputs = target.shadow.as_ref().map(|_| inputs.clone());
         let budget = self.config().inline_budget;
         let (result, elapsed) = run(&target.served, inputs, budget).await?;
@@ -85,18 +102,20 @@ impl Serving {
             Ok(outputs) => (outputs.clone(), None),
             Err(error) => (Vec::new(), Some(error.to_string())),
         };
-        self.inner.log.record(PredictionRecord {
-            request_id: request_id.to_owned(),
-            name: target.name.clone(),
-            version: target.version(),
-            role: target.role(),
-            time: now_millis(),
-            latency_micros: micros(elapsed),
-            inputs: logged_inputs,
-            outputs: outputs.clone(),
-            error,
-            agrees_with_live: None,
-        });
+        if let Some(logged_inputs) = logged_inputs {
+            self.inner.log.record(PredictionRecord {
+                request_id: request_id.to_owned(),
+                name: target.name.clone(),
+                version: target.version(),
+                role: target.role(),
+                time: bascule_core::now_millis(),
+                latency_micros: micros(elapsed),
+                inputs: logged_inputs,
+                outputs: outputs.clone(),
+                error,
+                agrees_with_live: None,
+            });
+        }
         if let (Some(shadow), Some(inputs), Ok(_)) = (&target.shadow, shadow_inputs, &result) {
             let serving = self.clone();
             let shadow = shadow.clone();
@@ -126,16 +145,20 @@ impl Serving {
         let logged_inputs = inputs.clone();
         let (outputs, error, elapsed) = match run(&shadow, inputs, budget).await {
             Ok((Ok(outputs), elapsed)) => (outputs, None, elapsed),
-            Ok((Err(error), elapsed)) => (Vec::new(), Some(error.to_string()), elapsed),
-            Err(error) => (Vec::new(), Some(error.to_string()), Duration::ZERO),
+            Ok((Err(error), elapsed)) => (Vec::new(), Some(failure(&error)), elapsed),
+            Err(error) => (Vec::new(), Some(failure(&error)), Duration::ZERO),
         };
+        shadow
+            .stats
+            .record(elapsed, error.as_ref().map(|(code, _)| *code));
+        let error = error.map(|(_, message)| message);
         let agrees = error.is_none() && agree(&outputs, &live_outputs);
         self.inner.log.record(PredictionRecord {
             request_id,
             name,
             version: shadow.version,
             role: Role::Shadow,
-            time: now_millis(),
+            time: bascule_core::now_millis(),
             latency_micros: micros(elapsed),
             inputs: logged_inputs,
             outputs,
@@ -143,6 +166,10 @@ impl Serving {
             agrees_with_live: Some(agrees),
         });
     }
+}
+
+fn failure(error: &(impl Coded + ToString)) -> (ErrorCode, String) {
+    (error.code(), error.to_string())
 }
 
 type Run = (Result<Vec<Tensor>, EngineError>, Duration);
@@ -192,11 +219,4 @@ fn agree(a: &[Tensor], b: &[Tensor]) -> bool {
 
 fn micros(elapsed: Duration) -> i64 {
     i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
-}
-
-fn now_millis() -> bascule_core::Millis {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

@@ -39,6 +39,9 @@ pub struct PredictionLog {
     capacity: usize,
     counters: Arc<LogCounters>,
     writer: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
+    /// `false` when the operator turned the log off: records are neither queued nor
+    /// counted (monitoring then has no production data).
+    enabled: bool,
 }
 
 impl PredictionLog {
@@ -60,11 +63,27 @@ impl PredictionLog {
             capacity,
             counters,
             writer: Mutex::new(Some((stop, task))),
+            enabled: true,
         }
+    }
+
+    /// A log that keeps nothing (`BASCULE_PREDICTION_LOG=off`): for benchmarks and for
+    /// deployments whose inputs must not be stored.
+    pub fn disabled(store: Arc<dyn MetadataStore>) -> Self {
+        let mut log = PredictionLog::start(store, 1, 1);
+        log.enabled = false;
+        log
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
     }
 
     /// Queues a record; never waits. A full or closed queue sheds it, counted.
     pub fn record(&self, record: PredictionRecord) {
+        if !self.enabled {
+            return;
+        }
         match self.sender.try_send(record) {
             Ok(()) => self.counters.accepted.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.counters.shed.fetch_add(1, Ordering::Relaxed),

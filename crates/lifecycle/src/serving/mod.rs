@@ -10,6 +10,7 @@ mod inputs;
 mod log;
 mod plan;
 mod routes;
+mod stats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub use inputs::check_inputs;
 pub use log::{LogStats, PredictionLog};
 pub use plan::DeployCommand;
 pub use routes::{Route, RoutingTable, Served};
+pub use stats::{
+    Histogram, HistogramSnapshot, LATENCY_BUCKETS_MICROS, ServedStats, ServedStatsSnapshot,
+};
 
 use crate::Registry;
 
@@ -34,6 +38,8 @@ pub struct ServingConfig {
     pub log_capacity: usize,
     /// Records stored per transaction.
     pub log_batch: usize,
+    /// Whether requests are recorded at all (on by default; monitoring needs it).
+    pub log_predictions: bool,
     /// Rows one request may carry.
     pub max_batch_rows: usize,
     /// A run expected to take at most this long stays on the async reactor; longer ones
@@ -47,6 +53,7 @@ impl Default for ServingConfig {
         ServingConfig {
             log_capacity: 65_536,
             log_batch: 1_000,
+            log_predictions: true,
             max_batch_rows: 10_000,
             inline_budget: Duration::from_micros(50),
         }
@@ -65,6 +72,8 @@ struct Inner {
     routes: RoutingTable,
     log: PredictionLog,
     config: ServingConfig,
+    /// Per model, version and role: requests, errors and latency.
+    stats: stats::StatsTable,
     /// Serialises changes made through this process, so routes swap in commit order.
     changes: tokio::sync::Mutex<()>,
 }
@@ -83,17 +92,23 @@ impl Serving {
     /// Loads every stored deployment's versions into the routing table and starts the
     /// prediction log. A deployment whose model cannot be loaded is logged and skipped.
     pub async fn start(registry: Registry, config: ServingConfig) -> Result<Self, ServingError> {
-        let log = PredictionLog::start(
-            registry.store().clone(),
-            config.log_capacity,
-            config.log_batch,
-        );
+        let log = if config.log_predictions {
+            PredictionLog::start(
+                registry.store().clone(),
+                config.log_capacity,
+                config.log_batch,
+            )
+        } else {
+            tracing::warn!("the prediction log is off: requests are served but not recorded");
+            PredictionLog::disabled(registry.store().clone())
+        };
         let serving = Serving {
             inner: Arc::new(Inner {
                 registry,
                 routes: RoutingTable::default(),
                 log,
                 config,
+                stats: stats::StatsTable::default(),
                 changes: tokio::sync::Mutex::new(()),
             }),
         };
@@ -123,6 +138,11 @@ impl Serving {
 
     pub fn log_stats(&self) -> LogStats {
         self.inner.log.stats()
+    }
+
+    /// The counters of every version served since start-up.
+    pub fn served_stats(&self) -> Vec<ServedStatsSnapshot> {
+        self.inner.stats.snapshot()
     }
 
     /// Stops the prediction log after storing everything queued (graceful shutdown).
@@ -229,7 +249,8 @@ impl Serving {
         let name = route.deployment.name.clone();
         for (version, role) in route.deployment.serving() {
             let plan = self.inner.registry.load(&name, version).await?;
-            let served = Arc::new(Served::new(version, role, plan));
+            let stats = self.inner.stats.get(&name, version, role);
+            let served = Arc::new(Served::new(version, role, plan, stats));
             match role {
                 Role::Live => route.live = Some(served),
                 Role::Canary => {

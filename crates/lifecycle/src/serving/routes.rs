@@ -10,23 +10,33 @@ use std::time::Duration;
 
 use bascule_core::{Deployment, LoadedModel, Role};
 
+use super::stats::ServedStats;
+
 /// A version loaded and ready to serve in one role.
 #[derive(Debug)]
 pub struct Served {
     pub version: i64,
     pub role: Role,
     pub plan: Arc<dyn LoadedModel>,
+    /// The requests this version answered in this role (shared across route changes).
+    pub stats: Arc<ServedStats>,
     /// A running average of the model's cost, in nanoseconds per input element
     /// (0: never measured); it decides whether a run may stay on the async reactor.
     nanos_per_element: AtomicU64,
 }
 
 impl Served {
-    pub(crate) fn new(version: i64, role: Role, plan: Arc<dyn LoadedModel>) -> Self {
+    pub(crate) fn new(
+        version: i64,
+        role: Role,
+        plan: Arc<dyn LoadedModel>,
+        stats: Arc<ServedStats>,
+    ) -> Self {
         Served {
             version,
             role,
             plan,
+            stats,
             nanos_per_element: AtomicU64::new(0),
         }
     }

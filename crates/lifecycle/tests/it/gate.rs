@@ -65,6 +65,23 @@ async fn a_good_model_is_validated_with_sklearns_metrics() {
         );
     }
     assert!(report.checks.iter().any(|c| c.check.contains("finite")));
+    assert_eq!(report.engine, "tract");
+    let agreement: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.check.starts_with("engines agree"))
+        .collect();
+    if bascule_runtime::onnxruntime_library_from_env().is_some() {
+        assert_eq!(report.agreement.len(), 1, "{:?}", report.agreement);
+        assert_eq!(report.agreement[0].engine, "onnxruntime");
+        assert!(report.agreement[0].agrees, "{:?}", report.agreement);
+        assert_eq!(agreement.len(), 1);
+        assert_eq!(agreement[0].check, "engines agree: onnxruntime vs tract");
+        assert_eq!(agreement[0].status, CheckStatus::Passed);
+    } else {
+        assert!(report.agreement.is_empty());
+        assert_eq!(agreement[0].status, CheckStatus::Reported);
+    }
     assert!(
         report
             .checks
@@ -410,4 +427,80 @@ async fn regression_and_latency() {
     let latency = report.latency.clone().unwrap();
     assert_eq!((latency.runs, latency.batch_size), (20, 32));
     assert!(latency.single_p50_ms > 0.0);
+}
+
+/// An engine that runs tract and then moves every probability by 1e-3: what a broken
+/// operator in a second engine looks like to the gate.
+#[derive(Debug)]
+struct Perturbed(bascule_runtime::TractEngine);
+
+#[derive(Debug)]
+struct PerturbedModel(std::sync::Arc<dyn bascule_core::LoadedModel>);
+
+impl bascule_core::InferenceEngine for Perturbed {
+    fn name(&self) -> &'static str {
+        "perturbed"
+    }
+
+    fn load(
+        &self,
+        onnx: &[u8],
+    ) -> Result<std::sync::Arc<dyn bascule_core::LoadedModel>, bascule_core::EngineError> {
+        let model = bascule_core::InferenceEngine::load(&self.0, onnx)?;
+        Ok(std::sync::Arc::new(PerturbedModel(model)))
+    }
+}
+
+impl bascule_core::LoadedModel for PerturbedModel {
+    fn signature(&self) -> &bascule_core::Signature {
+        self.0.signature()
+    }
+
+    fn run(
+        &self,
+        inputs: Vec<bascule_core::Tensor>,
+    ) -> Result<Vec<bascule_core::Tensor>, bascule_core::EngineError> {
+        let mut outputs = self.0.run(inputs)?;
+        for output in &mut outputs {
+            if let bascule_core::TensorData::Fp32(values) = &mut output.data {
+                values.iter_mut().for_each(|v| *v += 1e-3);
+            }
+        }
+        Ok(outputs)
+    }
+}
+
+#[tokio::test]
+async fn engines_that_disagree_reject_the_version() {
+    use std::sync::Arc;
+    let engines = bascule_lifecycle::Engines::new(Arc::new(bascule_runtime::TractEngine::new()))
+        .with(Arc::new(Perturbed(bascule_runtime::TractEngine::new())));
+    let (_dir, registry) = super::registry_with(engines).await;
+    let v1 = register(&registry, "bc", "logistic/model.onnx", None)
+        .await
+        .unwrap();
+    let outcome = registry
+        .validate(request("bc", v1, fixture("logistic/holdout.csv")))
+        .await
+        .unwrap();
+    let report = &outcome.report;
+    assert!(!report.passed, "{}", report.render_text());
+    assert_eq!(report.decision, Stage::Rejected);
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.check == "engines agree: perturbed vs tract")
+        .expect("the agreement check runs");
+    assert_eq!(check.status, CheckStatus::Failed);
+    assert!(
+        check.measured.contains("probabilities: 286 mismatches"),
+        "{}",
+        check.measured
+    );
+    assert!(report.agreement[0].outputs.iter().any(|o| o.mismatches > 0));
+    let text = report.render_text();
+    assert!(
+        text.contains("FAIL  engines agree: perturbed vs tract"),
+        "{text}"
+    );
 }

@@ -9,25 +9,25 @@ use std::sync::Arc;
 
 use bascule_artifacts::ObjectArtifactStore;
 use bascule_core::{Coded, ErrorCode, Evidence, Lineage, Stage, Transition};
-use bascule_lifecycle::{LifecycleError, RegisterRequest, Registry, Upload};
-use bascule_runtime::TractEngine;
+use bascule_lifecycle::{ENGINE_TAG, Engines, LifecycleError, RegisterRequest, Registry, Upload};
+use bascule_runtime::{OrtConfig, OrtEngine, TractEngine};
 use bascule_store::SqlMetadataStore;
 use bytes::Bytes;
 
 mod gate;
 
 async fn registry() -> (tempfile::TempDir, Registry) {
+    registry_with(engines()).await
+}
+
+async fn registry_with(engines: Engines) -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("bascule.db").display());
     let store = SqlMetadataStore::connect(&url).await.expect("store");
     let artifacts = ObjectArtifactStore::local(&dir.path().join("artifacts")).expect("artifacts");
     (
         dir,
-        Registry::new(
-            Arc::new(store),
-            Arc::new(artifacts),
-            Arc::new(TractEngine::new()),
-        ),
+        Registry::new(Arc::new(store), Arc::new(artifacts), engines),
     )
 }
 
@@ -59,6 +59,7 @@ async fn register(
                 ..Lineage::default()
             },
             actor: "tester".to_owned(),
+            engine: None,
         })
         .await?;
     Ok(version.version)
@@ -216,16 +217,62 @@ async fn unknown_models_and_versions() {
 
 #[tokio::test]
 async fn unsupported_operators_are_refused_before_anything_is_recorded() {
-    let (_dir, registry) = registry().await;
-    let err = register(&registry, "gbr", "unsupported/model.onnx", None)
+    let (_dir, registry) = registry_with(Engines::new(Arc::new(TractEngine::new()))).await;
+    let err = register(&registry, "svr", "unsupported/model.onnx", None)
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
     assert!(
-        err.to_string().contains("operator") && err.to_string().contains("(domain ai.onnx.ml)"),
+        err.to_string().contains("operator SVMRegressor")
+            && err.to_string().contains("(domain ai.onnx.ml)"),
         "{err}"
     );
     assert!(registry.list_models().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn each_version_records_the_engine_that_serves_it() {
+    let (_dir, registry) = registry().await;
+    let v1 = register(&registry, "bc", "logistic/model.onnx", None)
+        .await
+        .unwrap();
+    let version = registry.get_version("bc", v1).await.unwrap();
+    let engine = |v: &bascule_core::ModelVersion| {
+        v.tags
+            .iter()
+            .find(|t| t.key == ENGINE_TAG)
+            .map(|t| t.value.clone())
+    };
+    assert_eq!(engine(&version).as_deref(), Some("tract"));
+
+    let Some(library) = bascule_runtime::onnxruntime_library_from_env() else {
+        eprintln!(
+            "BASCULE_ONNXRUNTIME_LIB is not set: the onnxruntime half of this test is skipped"
+        );
+        return;
+    };
+    // A model tract cannot run (an SVM) is served by onnxruntime when it is configured.
+    let v = register(&registry, "svr", "unsupported/model.onnx", None)
+        .await
+        .unwrap();
+    let svr = registry.get_version("svr", v).await.unwrap();
+    assert_eq!(engine(&svr).as_deref(), Some("onnxruntime"));
+    assert!(registry.load("svr", v).await.is_ok());
+
+    // A registry that has tract alone cannot serve it, and says which engine it needs.
+    let tract_only = Registry::new(
+        registry.store().clone(),
+        registry.artifacts().clone(),
+        Engines::new(Arc::new(TractEngine::new())),
+    );
+    let err = tract_only.load("svr", v).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::FailedPrecondition, "{err}");
+    assert!(
+        err.to_string()
+            .contains("onnxruntime engine is not configured"),
+        "{err}"
+    );
+    drop(library);
 }
 
 #[tokio::test]
@@ -238,4 +285,16 @@ async fn loaded_models_are_cached_per_version() {
     let second = registry.load("bc", v1).await.unwrap();
     assert!(Arc::ptr_eq(&first, &second));
     assert_eq!(first.signature().inputs[0].shape, vec![-1, 30]);
+}
+
+/// tract, and onnxruntime after it when the environment names its library (CI does), so
+/// the gate's engine-agreement check runs on both.
+pub fn engines() -> Engines {
+    let engines = Engines::new(Arc::new(TractEngine::new()));
+    match bascule_runtime::onnxruntime_library_from_env() {
+        Some(library) => engines.with(Arc::new(
+            OrtEngine::new(OrtConfig::new(library)).expect("the configured onnxruntime loads"),
+        )),
+        None => engines,
+    }
 }

@@ -69,6 +69,7 @@ pub fn routes() -> Router<AppState> {
             "/models/{name}/versions/{version}/validation",
             get(validation::get_validation),
         )
+        .route("/jobs/{id}", get(validation::get_job))
 }
 
 async fn health(

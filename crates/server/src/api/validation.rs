@@ -5,8 +5,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use bascule_core::{ErrorCode, PolicyFormat, StoredPolicy, ValidationRecord};
 use bascule_lifecycle::gate::{DataFormat, ValidateRequest, ValidationReport};
+use bascule_lifecycle::jobs::{Job, JobState, ProgressSnapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -136,14 +138,16 @@ pub async fn get_policy(
 
 /// `POST /models/{name}/versions/{version}/validate[?label=]`: the data set is the body
 /// (`text/csv`, `application/vnd.apache.parquet`, or `application/octet-stream`, sniffed).
-/// Synchronous: answers when the version is Validated or Rejected.
+/// Answers when the version is Validated or Rejected; with `Prefer: respond-async`
+/// (RFC 7240) it answers 202 at once with a job to poll at `Location`.
 pub async fn validate_version(
     State(state): State<AppState>,
     ApiPath((name, version)): ApiPath<(String, i64)>,
     ApiQuery(query): ApiQuery<ValidateQuery>,
     Actor(actor): Actor,
     request: Request,
-) -> Result<(StatusCode, Json<ValidationResponse>), ApiError> {
+) -> Result<Response, ApiError> {
+    let asynchronous = prefers_async(request.headers());
     let declared = content_type(request.headers());
     let limit = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
     let data = axum::body::to_bytes(request.into_body(), limit)
@@ -161,21 +165,119 @@ pub async fn validate_version(
             ))
         })?,
     };
-    let outcome = state
-        .registry
-        .validate(ValidateRequest {
-            name,
-            version,
-            data,
-            format,
-            label: query.label,
-            actor,
-        })
-        .await?;
+    let request = ValidateRequest {
+        name,
+        version,
+        data,
+        format,
+        label: query.label,
+        actor,
+    };
+    if asynchronous {
+        // Refuse what cannot start (no such version, not a Prototype) before accepting.
+        state
+            .registry
+            .check_validatable(&request.name, request.version)
+            .await?;
+        let job = state.registry.start_validation(request);
+        let location = format!("/api/v1/jobs/{}", job.id);
+        let body = job_response(&job)?;
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, location)],
+            Json(body),
+        )
+            .into_response());
+    }
+    let outcome = state.registry.validate(request).await?;
     Ok((
         StatusCode::OK,
         Json(validation_response(outcome.record, &outcome.report)?),
-    ))
+    )
+        .into_response())
+}
+
+/// `Prefer: respond-async`, alone or among other preferences.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|preference| preference.trim().eq_ignore_ascii_case("respond-async"))
+}
+
+/// A background job: its phase and progress, and once finished its outcome (the
+/// validation, as `GET …/validation` gives it) or its error.
+#[derive(Debug, Serialize)]
+pub struct JobResponse {
+    pub id: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub version: i64,
+    pub actor: String,
+    /// `running`, `succeeded` or `failed`.
+    pub state: &'static str,
+    pub progress: ProgressSnapshot,
+    pub started: i64,
+    pub finished: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<ValidationResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobErrorBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobErrorBody {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn job_response(job: &Job) -> Result<JobResponse, ApiError> {
+    let (state, finished) = job.state();
+    let mut response = JobResponse {
+        id: job.id.clone(),
+        kind: job.kind,
+        name: job.model.clone(),
+        version: job.version,
+        actor: job.actor.clone(),
+        state: state.as_str(),
+        progress: job.progress.snapshot(),
+        started: job.started,
+        finished,
+        result: None,
+        error: None,
+    };
+    match state {
+        JobState::Running => {}
+        JobState::Succeeded(outcome) => {
+            response.result = Some(validation_response(outcome.record, &outcome.report)?);
+        }
+        JobState::Failed { code, message } => {
+            response.error = Some(JobErrorBody {
+                code: code.as_str(),
+                message,
+            });
+        }
+    }
+    Ok(response)
+}
+
+/// `GET /jobs/{id}`: a job of this server.
+pub async fn get_job(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<JobResponse>, ApiError> {
+    let job = state.registry.job(&id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no job '{id}' on this server (finished jobs are kept for {} minutes)",
+                bascule_lifecycle::jobs::RETENTION.as_secs() / 60
+            ),
+        )
+    })?;
+    Ok(Json(job_response(&job)?))
 }
 
 /// `GET /models/{name}/versions/{version}/validation`: the newest report.

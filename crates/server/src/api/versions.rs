@@ -214,6 +214,9 @@ pub struct RegisterQuery {
     #[serde(default)]
     pub description: String,
     pub source: Option<String>,
+    /// The engine to serve the version (`tract`, `onnxruntime`); default: the first that
+    /// runs it.
+    pub engine: Option<String>,
 }
 
 /// `POST /api/v1/models/{name}/versions`: the body is either a bare ONNX file
@@ -293,6 +296,7 @@ pub async fn register_version(
             code_ref: query.code_ref,
         },
         actor,
+        engine: query.engine,
     };
     let version = state.registry.register(request).await?;
     Ok((StatusCode::CREATED, Json(version.into())))

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bascule_lifecycle::serving::{ServingError, Target};
 
-pub(crate) use request_id::{REQUEST_ID, ROUTE_KEY, RequestId};
+pub(crate) use request_id::{REQUEST_ID, ROUTE_KEY, RequestId, assign as assign_request_id};
 use wire::{InferenceRequest, InferenceResponse, ModelMetadataResponse, ServerMetadataResponse};
 
 use crate::AppState;
@@ -188,8 +188,13 @@ async fn run_inference(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request = body
-        .map_err(|rejection| {
-            OipError::bad_request(format!("cannot read the body: {}", rejection.body_text()))
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => OipError(ApiError::too_large(format!(
+                "the request body is too large: the limit is {} bytes \
+                 (BASCULE_MAX_REQUEST_BYTES); send fewer rows per request",
+                state.config.max_request_bytes
+            ))),
+            _ => OipError::bad_request(format!("cannot read the body: {}", rejection.body_text())),
         })
         .and_then(|body| {
             serde_json::from_slice::<InferenceRequest>(&body).map_err(|error| {

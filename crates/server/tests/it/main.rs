@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod invocations;
+mod metrics;
 mod oip;
 mod registry;
+mod rollout;
 mod validation;
 
 use std::path::PathBuf;
@@ -14,9 +17,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bascule_artifacts::ObjectArtifactStore;
-use bascule_lifecycle::Registry;
+use bascule_core::{Stage, Transition};
 use bascule_lifecycle::serving::{Serving, ServingConfig};
-use bascule_runtime::TractEngine;
+use bascule_lifecycle::{Engines, Registry};
+use bascule_runtime::{OrtConfig, OrtEngine, TractEngine};
 use bascule_server::{AppState, ServerConfig, app};
 use bascule_store::SqlMetadataStore;
 use http_body_util::BodyExt;
@@ -41,11 +45,7 @@ pub async fn test_app_with(config: ServerConfig) -> TestApp {
     let store = SqlMetadataStore::connect(&url).await.expect("sqlite store");
     let artifacts =
         ObjectArtifactStore::local(&dir.path().join("artifacts")).expect("artifact store");
-    let registry = Registry::new(
-        Arc::new(store),
-        Arc::new(artifacts),
-        Arc::new(TractEngine::new()),
-    );
+    let registry = Registry::new(Arc::new(store), Arc::new(artifacts), engines());
     let serving = Serving::start(registry.clone(), ServingConfig::default())
         .await
         .expect("serving starts");
@@ -133,4 +133,40 @@ pub fn error_message(status: StatusCode, body: &Value, expected: StatusCode, cod
         .as_str()
         .expect("message")
         .to_owned()
+}
+
+/// tract, and onnxruntime after it when the environment names its library (CI does), so
+/// the gate's engine-agreement check runs on both.
+pub fn engines() -> Engines {
+    let engines = Engines::new(Arc::new(TractEngine::new()));
+    match bascule_runtime::onnxruntime_library_from_env() {
+        Some(library) => engines.with(Arc::new(
+            OrtEngine::new(OrtConfig::new(library)).expect("the configured onnxruntime loads"),
+        )),
+        None => engines,
+    }
+}
+
+/// Registers `fixture` as versions 1..=n of `name`, all Validated.
+pub async fn validated(app: &TestApp, name: &str, fixture: &str, n: i64) {
+    for version in 1..=n {
+        let (status, body) = app
+            .upload(
+                &format!("/api/v1/models/{name}/versions"),
+                fixture_bytes(&format!("{fixture}/model.onnx")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        app.registry
+            .transition(Transition {
+                name: name.into(),
+                version,
+                to: Stage::Validated,
+                actor: "gate".into(),
+                reason: "passed".into(),
+                evidence: None,
+            })
+            .await
+            .unwrap();
+    }
 }

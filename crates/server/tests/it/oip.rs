@@ -7,30 +7,11 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::{TestApp, fixture, fixture_bytes, test_app};
-use bascule_core::{Role, Stage, Transition};
+use bascule_core::Role;
 
 /// Registers the logistic fixture `n` times as versions of `bc`, all Validated.
 async fn validated_versions(app: &TestApp, n: usize) {
-    for version in 1..=n {
-        let (status, body) = app
-            .upload(
-                "/api/v1/models/bc/versions",
-                fixture_bytes("logistic/model.onnx"),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        app.registry
-            .transition(Transition {
-                name: "bc".into(),
-                version: version as i64,
-                to: Stage::Validated,
-                actor: "gate".into(),
-                reason: "passed".into(),
-                evidence: None,
-            })
-            .await
-            .unwrap();
-    }
+    crate::validated(app, "bc", "logistic", n as i64).await;
 }
 
 async fn deploy(app: &TestApp, body: Value) -> (StatusCode, Value) {

@@ -93,18 +93,18 @@ async fn register_an_onnx_file_as_prototype() {
 }
 
 #[tokio::test]
-async fn models_tract_cannot_run_are_refused_by_operator_name() {
+async fn models_no_engine_can_run_are_refused_by_operator_name() {
     let app = test_app().await;
     let (status, body) = app
         .upload(
             "/api/v1/models/gbr/versions",
-            fixture_bytes("unsupported/model.onnx"),
+            fixture_bytes("custom_op/model.onnx"),
         )
         .await;
     let message = error_message(status, &body, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     assert!(
-        message.contains("operator")
-            && message.contains("(domain ai.onnx.ml)")
+        message.contains("operator Frobnicate")
+            && message.contains("(domain com.example.custom)")
             && message.contains("not supported"),
         "{message}"
     );
@@ -135,6 +135,7 @@ async fn corrupt_truncated_and_empty_uploads_are_refused() {
 async fn oversized_uploads_are_refused() {
     let app = test_app_with(bascule_server::ServerConfig {
         max_upload_bytes: 1024,
+        ..bascule_server::ServerConfig::default()
     })
     .await;
     let (status, body) = app

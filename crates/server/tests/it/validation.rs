@@ -193,3 +193,86 @@ async fn bad_data_sets_answer_400_and_record_nothing() {
     let (_, version) = app.get("/api/v1/models/bc/versions/1").await;
     assert_eq!(version["stage"], "Prototype");
 }
+
+#[tokio::test]
+async fn respond_async_runs_the_validation_as_a_job() {
+    let app = test_app().await;
+    let (status, _) = app
+        .upload(
+            "/api/v1/models/bc/versions",
+            fixture_bytes("logistic/model.onnx"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let request = Request::post("/api/v1/models/bc/versions/1/validate")
+        .header("content-type", "text/csv")
+        .header("prefer", "respond-async")
+        .header("x-bascule-actor", "alice")
+        .body(Body::from(fixture_bytes("logistic/holdout.csv")))
+        .expect("request");
+    let (status, job) = app.send(request).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["kind"], "validation");
+    assert_eq!(job["name"], "bc");
+    let job = finished(&app, job).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["stage"], "Validated");
+    assert_eq!(job["result"]["report"]["data"]["rows"], 143);
+    assert!(job["finished"].as_i64().is_some());
+
+    // A version that cannot be validated is refused before a job starts.
+    let request = Request::post("/api/v1/models/bc/versions/1/validate")
+        .header("content-type", "text/csv")
+        .header("prefer", "respond-async")
+        .body(Body::from(fixture_bytes("logistic/holdout.csv")))
+        .expect("request");
+    let (status, body) = app.send(request).await;
+    let message = error_message(status, &body, StatusCode::CONFLICT, "FAILED_PRECONDITION");
+    assert!(message.contains("Validated"), "{message}");
+
+    // Bad data fails the job with the reason, and records nothing.
+    let (status, _) = app
+        .upload(
+            "/api/v1/models/bc/versions",
+            fixture_bytes("logistic/model.onnx"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let request = Request::post("/api/v1/models/bc/versions/2/validate")
+        .header("content-type", "text/csv")
+        .header("prefer", "respond-async")
+        .body(Body::from("a,b\n1,2\n"))
+        .expect("request");
+    let (status, job) = app.send(request).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let job = finished(&app, job).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "INVALID_ARGUMENT");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("label"),
+        "{job}"
+    );
+    let (_, version) = app.get("/api/v1/models/bc/versions/2").await;
+    assert_eq!(version["stage"], "Prototype");
+
+    let (status, body) = app.get("/api/v1/jobs/nosuchjob").await;
+    error_message(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+/// Polls a job until it is no longer running.
+async fn finished(app: &TestApp, mut job: Value) -> Value {
+    let id = job["id"].as_str().expect("job id").to_owned();
+    for _ in 0..500 {
+        if job["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let (status, body) = app.get(&format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        job = body;
+    }
+    job
+}

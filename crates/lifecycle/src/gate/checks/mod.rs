@@ -1,6 +1,7 @@
 //! The gate's checks. Each returns `CheckResult`s that say what was expected and what
 //! was measured; none of them decides the transition (the gate does, from the results).
 
+pub mod agreement;
 pub mod champion;
 pub mod latency;
 pub mod sanity;
