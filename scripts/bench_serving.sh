@@ -15,7 +15,8 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$here/target}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release -q -p bascule -p bascule-server --example oip_baseline
+cargo build --release -q -p bascule
+cargo build --release -q -p bascule-server --example oip_baseline
 bin="$target/release/bascule"
 baseline="$target/release/examples/oip_baseline"
 tmp="$(mktemp -d)"
@@ -44,7 +45,7 @@ EOF
 
 load() { # $1 = label, $2 = url, $3 = body file
   local out
-  out="$(BODY="$3" wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$tmp/post.lua" "$2")"
+  out="$(BODY="$3" wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$tmp/post.lua" "$2")"
   local rps p50 p99 errors
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
@@ -55,7 +56,7 @@ load() { # $1 = label, $2 = url, $3 = body file
 }
 
 echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs), $(uname -r)"
-echo "load: wrk -t2 -c$connections -d${seconds}s, single-row bodies"
+echo "load: wrk -t1 -c$connections -d${seconds}s, single-row bodies"
 "$baseline" tract
 
 "$baseline" serve 127.0.0.1:18601 >/dev/null & pids+=($!)

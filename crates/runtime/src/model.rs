@@ -1,13 +1,16 @@
 //! `TractModel`: a model tract has optimised once, run batch after batch from any thread.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bascule_core::{EngineError, LoadedModel, Signature, Tensor, TensorData, TensorSpec};
 use tract_onnx::prelude::{
     DatumType, IntoTValue, TValue, TVec, Tensor as TractTensor, TractResult, TypedSimplePlan,
-    tract_ndarray,
+    TypedSimpleState, tract_ndarray,
 };
+
+/// Run states kept for reuse per model: enough for every core to run the model at once.
+const MAX_IDLE_STATES: usize = 16;
 
 use crate::onnx_proto::{DeclaredInput, Dim};
 
@@ -80,12 +83,15 @@ impl InputPlan {
     }
 }
 
-/// A model loaded into tract. Cheap to share: runs take `&self` and tract spawns a fresh
-/// state per run, so batches run concurrently.
+/// A model loaded into tract. Cheap to share: runs take `&self` and each takes a run
+/// state of its own, so batches run concurrently. States are reused: a fresh tract state
+/// per run allocates its buffers and matmul scratch space again, which costs more than
+/// the run itself on small models.
 pub struct TractModel {
     plan: Arc<TypedSimplePlan>,
     signature: Signature,
     inputs: Vec<InputPlan>,
+    idle: Mutex<Vec<TypedSimpleState>>,
 }
 
 impl TractModel {
@@ -98,7 +104,33 @@ impl TractModel {
             plan,
             signature,
             inputs,
+            idle: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Runs on an idle state, or a new one; the state goes back for reuse only after a
+    /// run that succeeded (a failed or panicked run may leave it mid-turn).
+    fn run_on_state(&self, values: TVec<TValue>) -> Result<TVec<TValue>, EngineError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let mut state = match idle {
+            Some(state) => state,
+            None => self
+                .plan
+                .spawn()
+                .map_err(|error| EngineError::Failed(format!("{error:#}")))?,
+        };
+        let outputs = catch_unwind(AssertUnwindSafe(|| state.run(values)))
+            .map_err(|_| EngineError::Failed("tract panicked running the model".into()))?
+            .map_err(|error| EngineError::Failed(format!("{error:#}")))?;
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_STATES {
+            idle.push(state);
+        }
+        Ok(outputs)
     }
 
     /// Puts the tensors in signature order and checks each against its spec.
@@ -169,9 +201,7 @@ impl LoadedModel for TractModel {
             .map(|tensor| to_tract(tensor).map(IntoTValue::into_tvalue))
             .collect::<TractResult<_>>()
             .map_err(|error| EngineError::BadInput(format!("{error:#}")))?;
-        let outputs = catch_unwind(AssertUnwindSafe(|| self.plan.run(values)))
-            .map_err(|_| EngineError::Failed("tract panicked running the model".into()))?
-            .map_err(|error| EngineError::Failed(format!("{error:#}")))?;
+        let outputs = self.run_on_state(values)?;
         if outputs.len() != self.signature.outputs.len() {
             return Err(EngineError::Failed(format!(
                 "tract returned {} outputs, the signature has {}",

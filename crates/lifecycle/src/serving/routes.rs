@@ -48,16 +48,19 @@ impl Served {
         cost != 0 && u128::from(cost).saturating_mul(n_elements.max(1) as u128) <= budget.as_nanos()
     }
 
-    /// Folds one measured run into the average (weight 1/8).
+    /// Folds one measured run into the average (weight 1/8, outliers clipped).
     pub(crate) fn record_cost(&self, n_elements: usize, elapsed: Duration) {
         let sample =
             (elapsed.as_nanos() / n_elements.max(1) as u128).clamp(1, u128::from(u32::MAX));
         let sample = u64::try_from(sample).unwrap_or(u64::from(u32::MAX));
         let previous = self.nanos_per_element.load(Ordering::Relaxed);
+        // A run the OS preempted measures far above the model's cost; one such sample may
+        // move the average at most 4× the current estimate, so a busy machine does not
+        // push every following small request onto the blocking pool.
         let next = if previous == 0 {
             sample
         } else {
-            (previous * 7 + sample) / 8
+            (previous * 7 + sample.min(previous.saturating_mul(4))) / 8
         };
         self.nanos_per_element.store(next.max(1), Ordering::Relaxed);
     }
