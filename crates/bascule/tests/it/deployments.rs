@@ -34,3 +34,108 @@ fn a_prototype_is_refused_with_its_stage() {
     let events = ok(cli(&server, &["models", "events", "bc"]));
     assert!(!events.contains("Deployed"), "{events}");
 }
+
+/// POSTs one OIP request over a fresh connection; the status line, or `None` once the
+/// server no longer accepts connections.
+fn post_infer(url: &str, body: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let host = url.strip_prefix("http://").expect("http url");
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    write!(
+        stream,
+        "POST /v2/models/bc/infer HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.lines().next().map(str::to_owned)
+}
+
+#[test]
+fn sigterm_drains_requests_and_stores_every_answered_prediction() {
+    let mut server = start_server();
+    let model = fixture("logistic/model.onnx");
+    let holdout = fixture("logistic/holdout.csv");
+    ok(cli(&server, &["models", "register", "bc", path(&model)]));
+    ok(cli(
+        &server,
+        &["validate", "bc", "1", "--data", path(&holdout)],
+    ));
+    ok(cli(&server, &["deploy", "bc", "1"]));
+
+    let row: Vec<String> = std::fs::read_to_string(&holdout)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .take(30)
+        .map(str::to_owned)
+        .collect();
+    let body = format!(
+        r#"{{"inputs":[{{"name":"input","shape":[1,30],"datatype":"FP32","data":[{}]}}]}}"#,
+        row.join(",")
+    );
+    // Clients send until the server stops accepting; each counts the requests answered.
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, body) = (server.url.clone(), body.clone());
+            std::thread::spawn(move || {
+                let mut answered = 0usize;
+                let mut other = Vec::new();
+                while let Some(status) = post_infer(&url, &body) {
+                    if status.contains(" 200 ") {
+                        answered += 1;
+                    } else {
+                        other.push(status);
+                    }
+                }
+                (answered, other)
+            })
+        })
+        .collect();
+
+    // Stop while requests are in flight and records are queued.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "the server exited with {status}");
+    let mut answered = 0;
+    for thread in threads {
+        let (count, other) = thread.join().unwrap();
+        assert!(
+            other.is_empty(),
+            "requests that were not answered 200: {other:?}"
+        );
+        answered += count;
+    }
+    assert!(
+        answered > 50,
+        "only {answered} requests answered before the stop"
+    );
+
+    let database = format!(
+        "sqlite://{}",
+        server._dir.path().join("bascule.db").display()
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stored = runtime.block_on(async {
+        use bascule_core::MetadataStore;
+        let store = bascule_store::SqlMetadataStore::connect(&database)
+            .await
+            .unwrap();
+        store
+            .list_predictions("bc", None, 1_000_000)
+            .await
+            .unwrap()
+            .len()
+    });
+    assert_eq!(stored, answered, "every answered request is stored");
+}
