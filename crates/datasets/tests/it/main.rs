@@ -9,6 +9,7 @@ use std::path::PathBuf;
 mod bad_inputs;
 mod csv_files;
 mod parquet_files;
+mod rainfall;
 mod round_trip;
 
 /// A file under this crate's `tests/data`.
