@@ -21,6 +21,7 @@ struct FileConfig {
     onnxruntime_fallback: Option<bool>,
     engine: Option<String>,
     prediction_log: Option<bool>,
+    route_refresh_ms: Option<u64>,
 }
 
 /// Flags given on the command line; they win over everything.
@@ -51,6 +52,9 @@ pub struct Config {
     pub engine: String,
     /// Whether served requests are recorded (default on; monitoring needs them).
     pub prediction_log: bool,
+    /// How often the routing table is reread from the store, so replicas sharing it follow
+    /// each other's deployment changes; 0 turns it off.
+    pub route_refresh_ms: u64,
 }
 
 /// The engines a configuration may name.
@@ -118,6 +122,12 @@ impl Config {
                 .with_context(|| format!("BASCULE_PREDICTION_LOG='{text}' is not on or off"))?,
             None => file.prediction_log.unwrap_or(true),
         };
+        let route_refresh_ms = match env("BASCULE_ROUTE_REFRESH_MS") {
+            Some(text) => text.parse().with_context(|| {
+                format!("BASCULE_ROUTE_REFRESH_MS='{text}' is not a number of milliseconds")
+            })?,
+            None => file.route_refresh_ms.unwrap_or(1_000),
+        };
         let engine = env("BASCULE_ENGINE")
             .or(file.engine)
             .unwrap_or_else(|| ENGINES[0].to_owned());
@@ -150,6 +160,7 @@ impl Config {
             onnxruntime_fallback,
             engine,
             prediction_log,
+            route_refresh_ms,
         })
     }
 }

@@ -40,6 +40,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let serving = Serving::start(registry.clone(), serving_config)
         .await
         .context("cannot load the deployed models")?;
+    if config.route_refresh_ms > 0 {
+        serving.follow_store(std::time::Duration::from_millis(config.route_refresh_ms));
+    }
     let state = AppState {
         registry,
         config: ServerConfig {

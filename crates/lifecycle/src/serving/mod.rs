@@ -239,6 +239,59 @@ impl Serving {
         Ok((saved, events))
     }
 
+    /// Brings the routing table in line with the stored deployments, which another
+    /// replica sharing the store may have changed: routes whose revision differs are
+    /// rebuilt and swapped (their versions loaded first), routes no longer stored are
+    /// dropped. Returns how many routes changed.
+    pub async fn refresh(&self) -> Result<usize, ServingError> {
+        let _serialised = self.inner.changes.lock().await;
+        let stored = self.store().list_deployments().await?;
+        let names: std::collections::HashSet<String> =
+            stored.iter().map(|d| d.name.clone()).collect();
+        let mut changed = 0;
+        for deployment in stored {
+            let current = self.inner.routes.get(&deployment.name);
+            if current.is_some_and(|route| route.deployment.revision == deployment.revision) {
+                continue;
+            }
+            let name = deployment.name.clone();
+            let revision = deployment.revision;
+            match self.build_route(deployment).await {
+                Ok(route) => {
+                    self.inner.routes.swap(&name, Some(Arc::new(route)));
+                    tracing::info!(model = %name, revision, "route follows a change made elsewhere");
+                    changed += 1;
+                }
+                Err(error) => {
+                    tracing::error!(model = %name, %error, "cannot load a deployed model; it is not served");
+                }
+            }
+        }
+        for route in self.inner.routes.all() {
+            if !names.contains(&route.deployment.name) {
+                self.inner.routes.swap(&route.deployment.name, None);
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Refreshes the routing table every `interval` until the process ends, so replicas
+    /// sharing a store follow each other's deployment changes.
+    pub fn follow_store(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let serving = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = serving.refresh().await {
+                    tracing::warn!(%error, "cannot refresh the routing table from the store");
+                }
+            }
+        })
+    }
+
     async fn build_route(&self, deployment: Deployment) -> Result<Route, ServingError> {
         let mut route = Route {
             live: None,

@@ -129,21 +129,26 @@ async fn only_validated_versions_deploy_and_every_change_is_an_event() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn predictions_are_answered_logged_and_shadowed() {
-    let (_dir, registry) = registry().await;
-    let v1 = register(&registry, "bc", "logistic/model.onnx", None)
-        .await
-        .unwrap();
-    let v2 = register(&registry, "bc", "logistic/model.onnx", None)
-        .await
-        .unwrap();
-    for version in [v1, v2] {
+/// A registry holding the logistic fixture twice as `bc`, both versions Validated.
+async fn two_validated_versions() -> (tempfile::TempDir, bascule_lifecycle::Registry, i64, i64) {
+    let (dir, registry) = registry().await;
+    let mut versions = Vec::new();
+    for _ in 0..2 {
+        let version = register(&registry, "bc", "logistic/model.onnx", None)
+            .await
+            .unwrap();
         registry
             .transition(transition("bc", version, Stage::Validated, "passed"))
             .await
             .unwrap();
+        versions.push(version);
     }
+    (dir, registry, versions[0], versions[1])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn predictions_are_answered_logged_and_shadowed() {
+    let (_dir, registry, v1, v2) = two_validated_versions().await;
     let serving = Serving::start(registry.clone(), ServingConfig::default())
         .await
         .unwrap();
@@ -206,4 +211,61 @@ async fn predictions_are_answered_logged_and_shadowed() {
     let route = restarted.routes().get("bc").unwrap();
     assert_eq!(route.describe(), format!("live v{v1}, shadow v{v2}"));
     restarted.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_follows_changes_made_by_another() {
+    let (_dir, registry, v1, v2) = two_validated_versions().await;
+    // Two replicas over one store, each with its own routing table.
+    let a = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .unwrap();
+    let b = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .unwrap();
+    let live_on = |serving: &Serving| {
+        serving
+            .routes()
+            .get("bc")
+            .and_then(|route| route.live.as_ref().map(|served| served.version))
+    };
+
+    a.change(request("bc", deploy(v1, Role::Live, None)))
+        .await
+        .unwrap();
+    assert_eq!(live_on(&b), None);
+    assert_eq!(b.refresh().await.unwrap(), 1);
+    assert_eq!(live_on(&b), Some(v1));
+    assert_eq!(b.refresh().await.unwrap(), 0, "nothing changed since");
+
+    a.change(request("bc", deploy(v2, Role::Live, None)))
+        .await
+        .unwrap();
+    let follower = b.follow_store(std::time::Duration::from_millis(20));
+    let mut waited = 0;
+    while live_on(&b) != Some(v2) && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert_eq!(live_on(&b), Some(v2));
+    let target = b.resolve("bc", None, "key").unwrap();
+    let outputs = b
+        .predict(&target, vec![first_row()], "req-1")
+        .await
+        .unwrap();
+    assert_eq!(outputs.len(), 2);
+
+    a.change(request("bc", DeployCommand::Undeploy))
+        .await
+        .unwrap();
+    let mut waited = 0;
+    while b.routes().get("bc").is_some() && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert!(
+        b.routes().get("bc").is_none(),
+        "an undeploy elsewhere drops the route"
+    );
+    follower.abort();
 }
