@@ -317,13 +317,25 @@ impl Registry {
         Ok(Some(profile))
     }
 
-    /// The live version: today the newest version in Deployed or Monitored, other than
-    /// `except`.
+    /// The champion: the live version of the model's deployment (not a canary or a
+    /// shadow), other than `except`; without a deployment, the newest version in Deployed
+    /// or Monitored (a version moved there by hand).
     async fn champion_of(
         &self,
         name: &str,
         except: i64,
     ) -> Result<Option<bascule_core::ModelVersion>, LifecycleError> {
+        if let Some(live) = self
+            .store()
+            .get_deployment(name)
+            .await?
+            .and_then(|deployment| deployment.live)
+        {
+            if live == except {
+                return Ok(None);
+            }
+            return Ok(Some(self.store().get_model_version(name, live).await?));
+        }
         let versions = self.store().list_model_versions(name).await?;
         Ok(versions
             .into_iter()

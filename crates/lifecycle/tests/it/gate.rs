@@ -504,3 +504,67 @@ async fn engines_that_disagree_reject_the_version() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_champion_is_the_live_version_not_the_canary() {
+    use bascule_core::Role;
+    use bascule_lifecycle::serving::{ChangeRequest, DeployCommand, Serving, ServingConfig};
+    let (_dir, registry) = registry().await;
+    let mut versions = Vec::new();
+    for _ in 0..2 {
+        let version = register(&registry, "bc", "logistic/model.onnx", None)
+            .await
+            .unwrap();
+        registry
+            .validate(request("bc", version, fixture("logistic/holdout.csv")))
+            .await
+            .unwrap();
+        versions.push(version);
+    }
+    let serving = Serving::start(registry.clone(), ServingConfig::default())
+        .await
+        .unwrap();
+    for (version, role, percent) in [
+        (versions[0], Role::Live, None),
+        (versions[1], Role::Canary, Some(10)),
+    ] {
+        serving
+            .change(ChangeRequest {
+                name: "bc".into(),
+                command: DeployCommand::Deploy {
+                    version,
+                    role,
+                    percent,
+                },
+                actor: "ops".into(),
+                reason: None,
+            })
+            .await
+            .unwrap();
+    }
+    registry
+        .set_policy(
+            "bc",
+            r#"{"champion": {"margins": {"accuracy": 0.01}, "bootstrap": {"resamples": 200, "seed": 1}}}"#,
+            PolicyFormat::Json,
+            "ada",
+        )
+        .await
+        .unwrap();
+    let v3 = register(&registry, "bc", "logistic/model.onnx", None)
+        .await
+        .unwrap();
+    let outcome = registry
+        .validate(request("bc", v3, fixture("logistic/holdout.csv")))
+        .await
+        .unwrap();
+    let champion = outcome
+        .report
+        .champion
+        .clone()
+        .expect("compared with the champion");
+    // Version 2 is newer and Deployed too, but only as a canary: the champion is live v1.
+    assert_eq!(champion.version, versions[0]);
+    assert!(outcome.report.passed, "{}", outcome.report.render_text());
+    serving.shutdown().await;
+}
