@@ -22,6 +22,7 @@ struct FileConfig {
     engine: Option<String>,
     prediction_log: Option<bool>,
     route_refresh_ms: Option<u64>,
+    batching: Option<String>,
 }
 
 /// Flags given on the command line; they win over everything.
@@ -55,6 +56,8 @@ pub struct Config {
     /// How often the routing table is reread from the store, so replicas sharing it follow
     /// each other's deployment changes; 0 turns it off.
     pub route_refresh_ms: u64,
+    /// Models served with adaptive batching: name → (max rows, max wait).
+    pub batching: Vec<(String, usize, std::time::Duration)>,
 }
 
 /// The engines a configuration may name.
@@ -128,6 +131,10 @@ impl Config {
             })?,
             None => file.route_refresh_ms.unwrap_or(1_000),
         };
+        let batching = match env("BASCULE_BATCHING").or(file.batching) {
+            Some(text) => parse_batching(&text)?,
+            None => Vec::new(),
+        };
         let engine = env("BASCULE_ENGINE")
             .or(file.engine)
             .unwrap_or_else(|| ENGINES[0].to_owned());
@@ -161,8 +168,36 @@ impl Config {
             engine,
             prediction_log,
             route_refresh_ms,
+            batching,
         })
     }
+}
+
+/// `NAME=ROWS:WAIT_US[,NAME=ROWS:WAIT_US…]`, e.g. `mlp=32:500`.
+fn parse_batching(text: &str) -> anyhow::Result<Vec<(String, usize, std::time::Duration)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let bad = || {
+                anyhow::anyhow!(
+                    "BASCULE_BATCHING: '{part}' is not MODEL=MAX_ROWS:MAX_WAIT_MICROSECONDS (e.g. mlp=32:500)"
+                )
+            };
+            let (name, limits) = part.split_once('=').ok_or_else(bad)?;
+            let (rows, wait) = limits.split_once(':').ok_or_else(bad)?;
+            let rows: usize = rows.trim().parse().map_err(|_| bad())?;
+            let wait: u64 = wait.trim().parse().map_err(|_| bad())?;
+            if name.trim().is_empty() || rows < 2 || wait == 0 {
+                return Err(bad());
+            }
+            Ok((
+                name.trim().to_owned(),
+                rows,
+                std::time::Duration::from_micros(wait),
+            ))
+        })
+        .collect()
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
@@ -199,4 +234,28 @@ pub fn cli_actor() -> String {
         .or_else(|| env("USER"))
         .or_else(|| env("USERNAME"))
         .unwrap_or_else(|| "cli".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batching_settings_parse_and_bad_ones_say_why() {
+        let parsed = parse_batching("mlp=32:500, rf=8:100").unwrap();
+        assert_eq!(
+            parsed,
+            vec![
+                ("mlp".to_owned(), 32, std::time::Duration::from_micros(500)),
+                ("rf".to_owned(), 8, std::time::Duration::from_micros(100)),
+            ]
+        );
+        for bad in ["mlp", "mlp=32", "mlp=x:5", "=4:5", "mlp=1:500", "mlp=8:0"] {
+            let error = parse_batching(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("MODEL=MAX_ROWS:MAX_WAIT_MICROSECONDS"),
+                "{bad}: {error}"
+            );
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use bascule_artifacts::ObjectArtifactStore;
 use bascule_core::ArtifactStore;
-use bascule_lifecycle::serving::{Serving, ServingConfig};
+use bascule_lifecycle::serving::{BatchingConfig, Serving, ServingConfig};
 use bascule_lifecycle::{Engines, Registry};
 use bascule_runtime::{OrtConfig, OrtEngine, TractEngine};
 use bascule_server::{AppState, ServerConfig};
@@ -35,6 +35,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let registry = Registry::new(Arc::new(store), artifacts, engines(&config)?);
     let serving_config = ServingConfig {
         log_predictions: config.prediction_log,
+        batching: config
+            .batching
+            .iter()
+            .map(|(name, max_rows, max_wait)| {
+                let batching = BatchingConfig {
+                    max_rows: *max_rows,
+                    max_wait: *max_wait,
+                };
+                (name.clone(), batching)
+            })
+            .collect(),
         ..ServingConfig::default()
     };
     let serving = Serving::start(registry.clone(), serving_config)

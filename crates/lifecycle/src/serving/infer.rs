@@ -179,6 +179,12 @@ async fn run(
     inputs: Vec<Tensor>,
     budget: Duration,
 ) -> Result<Run, ServingError> {
+    if let Some(batcher) = &served.batcher {
+        return Ok(match batcher.run(inputs).await {
+            Ok((outputs, elapsed)) => (Ok(outputs), elapsed),
+            Err(error) => (Err(error), Duration::ZERO),
+        });
+    }
     let n_elements: usize = inputs.iter().map(|tensor| tensor.data.len()).sum();
     let timed = move |served: &Served, inputs: Vec<Tensor>| {
         let started = Instant::now();

@@ -4,6 +4,7 @@
 //! change; running requests on the routed version, copying them to the shadow; and the
 //! prediction log. No HTTP here: the server translates protocols to these calls.
 
+mod batch;
 mod error;
 mod infer;
 mod inputs;
@@ -19,6 +20,7 @@ use bascule_core::{
     Deployment, DeploymentChange, Evidence, LifecycleEvent, MetadataStore, Role, Stage, Transition,
 };
 
+pub use batch::BatchingConfig;
 pub use error::ServingError;
 pub use infer::Target;
 pub use inputs::check_inputs;
@@ -40,6 +42,8 @@ pub struct ServingConfig {
     pub log_batch: usize,
     /// Whether requests are recorded at all (on by default; monitoring needs it).
     pub log_predictions: bool,
+    /// Models whose concurrent requests are run as batches, by model name.
+    pub batching: std::collections::HashMap<String, BatchingConfig>,
     /// Rows one request may carry.
     pub max_batch_rows: usize,
     /// A run expected to take at most this long stays on the async reactor; longer ones
@@ -54,6 +58,7 @@ impl Default for ServingConfig {
             log_capacity: 65_536,
             log_batch: 1_000,
             log_predictions: true,
+            batching: std::collections::HashMap::new(),
             max_batch_rows: 10_000,
             inline_budget: Duration::from_micros(50),
         }
@@ -303,7 +308,8 @@ impl Serving {
         for (version, role) in route.deployment.serving() {
             let plan = self.inner.registry.load(&name, version).await?;
             let stats = self.inner.stats.get(&name, version, role);
-            let served = Arc::new(Served::new(version, role, plan, stats));
+            let batching = self.inner.config.batching.get(&name).copied();
+            let served = Arc::new(Served::new(version, role, plan, stats, batching));
             match role {
                 Role::Live => route.live = Some(served),
                 Role::Canary => {

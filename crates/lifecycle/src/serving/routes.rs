@@ -23,6 +23,8 @@ pub struct Served {
     /// A running average of the model's cost, in nanoseconds per input element
     /// (0: never measured); it decides whether a run may stay on the async reactor.
     nanos_per_element: AtomicU64,
+    /// The batching queue, when the model is configured for adaptive batching.
+    pub batcher: Option<super::batch::Batcher>,
 }
 
 impl Served {
@@ -31,13 +33,16 @@ impl Served {
         role: Role,
         plan: Arc<dyn LoadedModel>,
         stats: Arc<ServedStats>,
+        batching: Option<super::batch::BatchingConfig>,
     ) -> Self {
+        let batcher = batching.map(|config| super::batch::Batcher::start(plan.clone(), config));
         Served {
             version,
             role,
             plan,
             stats,
             nanos_per_element: AtomicU64::new(0),
+            batcher,
         }
     }
 

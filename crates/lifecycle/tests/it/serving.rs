@@ -269,3 +269,72 @@ async fn a_replica_follows_changes_made_by_another() {
     );
     follower.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batched_requests_get_their_own_answers() {
+    use bascule_lifecycle::serving::BatchingConfig;
+    let (_dir, registry, v1, _) = two_validated_versions().await;
+    let mut config = ServingConfig::default();
+    config.batching.insert(
+        "bc".to_owned(),
+        BatchingConfig {
+            max_rows: 8,
+            max_wait: std::time::Duration::from_millis(50),
+        },
+    );
+    let serving = Serving::start(registry.clone(), config).await.unwrap();
+    serving
+        .change(request("bc", deploy(v1, Role::Live, None)))
+        .await
+        .unwrap();
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/logistic/holdout.csv");
+    let rows: Vec<Tensor> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take(16)
+        .map(|line| {
+            let row: Vec<f32> = line
+                .split(',')
+                .take(30)
+                .map(|v| v.parse().unwrap())
+                .collect();
+            Tensor::new("input", vec![1, 30], TensorData::Fp32(row)).unwrap()
+        })
+        .collect();
+    let plan = registry.load("bc", v1).await.unwrap();
+    let tasks: Vec<_> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let (serving, row) = (serving.clone(), row.clone());
+            tokio::spawn(async move {
+                let target = serving.resolve("bc", None, "key").unwrap();
+                serving
+                    .predict(&target, vec![row], &format!("req-{i}"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for (task, row) in tasks.into_iter().zip(&rows) {
+        let batched = task.await.unwrap();
+        let alone = plan.run(vec![row.clone()]).unwrap();
+        assert_eq!(
+            batched, alone,
+            "a batched answer differs from the row run alone"
+        );
+    }
+    let route = serving.routes().get("bc").unwrap();
+    let batcher = route.live.as_ref().unwrap().batcher.as_ref().unwrap();
+    let batches = batcher.batches.load(std::sync::atomic::Ordering::Relaxed);
+    let requests = batcher.requests.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(requests, 16);
+    assert!(
+        batches < 16,
+        "16 concurrent requests ran in {batches} batches"
+    );
+    let stats = serving.shutdown().await;
+    assert_eq!(stats.written, 16, "every batched request is logged");
+}

@@ -1,0 +1,183 @@
+//! Adaptive batching: concurrent requests to one served version are run as one batch when
+//! the model is configured for it. The first request of a batch waits at most `max_wait`
+//! for others; the batch runs as soon as it holds `max_rows` rows or the wait is over, so
+//! a lone request pays at most `max_wait` and a busy model runs full batches.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bascule_core::{EngineError, LoadedModel, Tensor, TensorData};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::gate::inference::slice_rows;
+
+/// How one model's requests are batched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchingConfig {
+    /// Rows in one batch at most.
+    pub max_rows: usize,
+    /// How long the first request of a batch waits for more.
+    pub max_wait: Duration,
+}
+
+type Reply = oneshot::Sender<Result<(Vec<Tensor>, Duration), EngineError>>;
+
+struct Queued {
+    inputs: Vec<Tensor>,
+    rows: usize,
+    reply: Reply,
+}
+
+/// The batching queue of one served version.
+#[derive(Debug)]
+pub struct Batcher {
+    sender: mpsc::Sender<Queued>,
+    /// Batches run, and requests answered through them.
+    pub batches: Arc<AtomicU64>,
+    pub requests: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queued").field("rows", &self.rows).finish()
+    }
+}
+
+impl Batcher {
+    pub fn start(plan: Arc<dyn LoadedModel>, config: BatchingConfig) -> Self {
+        let (sender, receiver) = mpsc::channel(config.max_rows.max(1) * 4);
+        let batches = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(AtomicU64::new(0));
+        tokio::spawn(collect(
+            plan,
+            config,
+            receiver,
+            batches.clone(),
+            requests.clone(),
+        ));
+        Batcher {
+            sender,
+            batches,
+            requests,
+        }
+    }
+
+    /// Runs one request's inputs (in signature order) as part of a batch; returns its
+    /// outputs and the batch's run time.
+    pub async fn run(&self, inputs: Vec<Tensor>) -> Result<(Vec<Tensor>, Duration), EngineError> {
+        let rows = inputs
+            .first()
+            .and_then(|t| t.shape.first().copied())
+            .unwrap_or(1);
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Queued {
+                inputs,
+                rows,
+                reply,
+            })
+            .await
+            .map_err(|_| EngineError::Failed("the batching queue is closed".into()))?;
+        answer
+            .await
+            .map_err(|_| EngineError::Failed("the batch was dropped".into()))?
+    }
+}
+
+async fn collect(
+    plan: Arc<dyn LoadedModel>,
+    config: BatchingConfig,
+    mut receiver: mpsc::Receiver<Queued>,
+    batches: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let deadline = tokio::time::Instant::now() + config.max_wait;
+        let mut rows = first.rows;
+        let mut queued = vec![first];
+        while rows < config.max_rows {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(next)) => {
+                    rows += next.rows;
+                    queued.push(next);
+                }
+                _ => break,
+            }
+        }
+        batches.fetch_add(1, Ordering::Relaxed);
+        requests.fetch_add(queued.len() as u64, Ordering::Relaxed);
+        let plan = plan.clone();
+        // The batch runs off the reactor; the next one gathers meanwhile.
+        tokio::task::spawn_blocking(move || run_batch(&*plan, queued));
+    }
+}
+
+/// Runs the requests as one batch and answers each with its rows; a batch that cannot be
+/// split by rows (or fails) is run request by request, so one bad request fails alone.
+fn run_batch(plan: &dyn LoadedModel, queued: Vec<Queued>) {
+    if queued.len() == 1 {
+        let mut queued = queued;
+        if let Some(only) = queued.pop() {
+            answer_alone(plan, only);
+        }
+        return;
+    }
+    let total: usize = queued.iter().map(|q| q.rows).sum();
+    let Some(inputs) = concatenate(&queued) else {
+        queued.into_iter().for_each(|q| answer_alone(plan, q));
+        return;
+    };
+    let started = Instant::now();
+    match plan.run(inputs) {
+        Ok(outputs) if outputs.iter().all(|o| o.shape.first() == Some(&total)) => {
+            let elapsed = started.elapsed();
+            let mut start = 0;
+            for q in queued {
+                let end = start + q.rows;
+                let part = outputs.iter().map(|o| slice_rows(o, start, end)).collect();
+                let _ = q.reply.send(Ok((part, elapsed)));
+                start = end;
+            }
+        }
+        _ => queued.into_iter().for_each(|q| answer_alone(plan, q)),
+    }
+}
+
+fn answer_alone(plan: &dyn LoadedModel, queued: Queued) {
+    let started = Instant::now();
+    let result = plan
+        .run(queued.inputs)
+        .map(|outputs| (outputs, started.elapsed()));
+    let _ = queued.reply.send(result);
+}
+
+/// The requests' inputs joined along the first axis, input by input; `None` when they do
+/// not line up (names or types differ).
+fn concatenate(queued: &[Queued]) -> Option<Vec<Tensor>> {
+    let first = &queued.first()?.inputs;
+    let mut joined: Vec<Tensor> = first.clone();
+    for q in &queued[1..] {
+        if q.inputs.len() != joined.len() {
+            return None;
+        }
+        for (whole, part) in joined.iter_mut().zip(&q.inputs) {
+            if whole.name != part.name || whole.shape.get(1..) != part.shape.get(1..) {
+                return None;
+            }
+            match (&mut whole.data, &part.data) {
+                (TensorData::Bool(a), TensorData::Bool(b)) => a.extend_from_slice(b),
+                (TensorData::Int32(a), TensorData::Int32(b)) => a.extend_from_slice(b),
+                (TensorData::Int64(a), TensorData::Int64(b)) => a.extend_from_slice(b),
+                (TensorData::Fp32(a), TensorData::Fp32(b)) => a.extend_from_slice(b),
+                (TensorData::Fp64(a), TensorData::Fp64(b)) => a.extend_from_slice(b),
+                (TensorData::Bytes(a), TensorData::Bytes(b)) => a.extend_from_slice(b),
+                _ => return None,
+            }
+            if let (Some(first), Some(more)) = (whole.shape.first_mut(), part.shape.first()) {
+                *first += more;
+            }
+        }
+    }
+    Some(joined)
+}
