@@ -98,11 +98,18 @@ impl Serving {
         let shadow_inputs = target.shadow.as_ref().map(|_| inputs.clone());
         let budget = self.config().inline_budget;
         let (result, elapsed) = run(&target.served, inputs, budget).await?;
-        let (outputs, error) = match &result {
-            Ok(outputs) => (outputs.clone(), None),
-            Err(error) => (Vec::new(), Some(error.to_string())),
+        // The live outputs go to the shadow comparison and the log; copied only for those.
+        let shadow_run = match (&target.shadow, shadow_inputs, &result) {
+            (Some(shadow), Some(inputs), Ok(outputs)) => {
+                Some((shadow.clone(), inputs, outputs.clone()))
+            }
+            _ => None,
         };
         if let Some(logged_inputs) = logged_inputs {
+            let (outputs, error) = match &result {
+                Ok(outputs) => (outputs.clone(), None),
+                Err(error) => (Vec::new(), Some(error.to_string())),
+            };
             self.inner.log.record(PredictionRecord {
                 request_id: request_id.to_owned(),
                 name: target.name.clone(),
@@ -111,14 +118,13 @@ impl Serving {
                 time: bascule_core::now_millis(),
                 latency_micros: micros(elapsed),
                 inputs: logged_inputs,
-                outputs: outputs.clone(),
+                outputs,
                 error,
                 agrees_with_live: None,
             });
         }
-        if let (Some(shadow), Some(inputs), Ok(_)) = (&target.shadow, shadow_inputs, &result) {
+        if let Some((shadow, inputs, outputs)) = shadow_run {
             let serving = self.clone();
-            let shadow = shadow.clone();
             let name = target.name.clone();
             let request_id = request_id.to_owned();
             tokio::spawn(async move {
