@@ -23,6 +23,23 @@ pub enum DataType {
 }
 
 impl DataType {
+    /// Every datatype, in the protocol's order.
+    pub const ALL: [DataType; 13] = [
+        DataType::Bool,
+        DataType::Uint8,
+        DataType::Uint16,
+        DataType::Uint32,
+        DataType::Uint64,
+        DataType::Int8,
+        DataType::Int16,
+        DataType::Int32,
+        DataType::Int64,
+        DataType::Fp16,
+        DataType::Fp32,
+        DataType::Fp64,
+        DataType::Bytes,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DataType::Bool => "BOOL",
@@ -165,11 +182,90 @@ impl Tensor {
         }
         Ok(Tensor { name, shape, data })
     }
+
+    /// Rows `start..end` of a tensor whose first dimension is the row.
+    pub fn rows(&self, start: usize, end: usize) -> Tensor {
+        let n_rows = self.shape.first().copied().unwrap_or(0).max(1);
+        let row_len = self.data.len() / n_rows;
+        let (a, b) = (start * row_len, end * row_len);
+        let data = match &self.data {
+            TensorData::Bool(v) => TensorData::Bool(v[a..b].to_vec()),
+            TensorData::Int32(v) => TensorData::Int32(v[a..b].to_vec()),
+            TensorData::Int64(v) => TensorData::Int64(v[a..b].to_vec()),
+            TensorData::Fp32(v) => TensorData::Fp32(v[a..b].to_vec()),
+            TensorData::Fp64(v) => TensorData::Fp64(v[a..b].to_vec()),
+            TensorData::Bytes(v) => TensorData::Bytes(v[a..b].to_vec()),
+        };
+        let mut shape = self.shape.clone();
+        if let Some(first) = shape.first_mut() {
+            *first = end - start;
+        }
+        Tensor {
+            name: self.name.clone(),
+            shape,
+            data,
+        }
+    }
+
+    /// Appends `part`'s rows after this tensor's; refused (and nothing appended) when the
+    /// element types or the shapes after the first dimension differ.
+    pub fn append_rows(&mut self, part: &Tensor) -> Result<(), String> {
+        if self.shape.get(1..) != part.shape.get(1..) {
+            return Err(format!(
+                "'{}': rows of shape {:?} cannot follow rows of shape {:?}",
+                self.name, part.shape, self.shape
+            ));
+        }
+        match (&mut self.data, &part.data) {
+            (TensorData::Bool(a), TensorData::Bool(b)) => a.extend_from_slice(b),
+            (TensorData::Int32(a), TensorData::Int32(b)) => a.extend_from_slice(b),
+            (TensorData::Int64(a), TensorData::Int64(b)) => a.extend_from_slice(b),
+            (TensorData::Fp32(a), TensorData::Fp32(b)) => a.extend_from_slice(b),
+            (TensorData::Fp64(a), TensorData::Fp64(b)) => a.extend_from_slice(b),
+            (TensorData::Bytes(a), TensorData::Bytes(b)) => a.extend_from_slice(b),
+            (a, b) => {
+                return Err(format!(
+                    "'{}': {} rows cannot follow {} rows",
+                    self.name,
+                    b.datatype(),
+                    a.datatype()
+                ));
+            }
+        }
+        if let (Some(first), Some(more)) = (self.shape.first_mut(), part.shape.first()) {
+            *first += more;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_slice_and_append_back() {
+        let whole = Tensor::new(
+            "x",
+            vec![3, 2],
+            TensorData::Fp32(vec![1., 2., 3., 4., 5., 6.]),
+        )
+        .unwrap();
+        let mut joined = whole.rows(0, 1);
+        assert_eq!(joined.data, TensorData::Fp32(vec![1., 2.]));
+        joined.append_rows(&whole.rows(1, 3)).unwrap();
+        assert_eq!(joined, whole);
+        let ints = Tensor::new("x", vec![1, 2], TensorData::Int64(vec![1, 2])).unwrap();
+        assert!(
+            joined
+                .append_rows(&ints)
+                .unwrap_err()
+                .contains("INT64 rows cannot follow FP32")
+        );
+        let wide = Tensor::new("x", vec![1, 3], TensorData::Fp32(vec![0.; 3])).unwrap();
+        assert!(joined.append_rows(&wide).is_err());
+        assert_eq!(joined, whole, "a refused append changes nothing");
+    }
 
     #[test]
     fn shape_must_cover_the_data() {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::checks::{self, agreement, champion, latency, sanity, slices};
 use super::features::{input_tensors, label_values, map_features};
-use super::inference::{output_roles, predictions, run_all, slice_rows, truth};
+use super::inference::{output_roles, predictions, run_all, truth};
 use super::metrics::{Evaluation, MetricName};
 use super::policy::{ChampionPolicy, Policy};
 use super::profile::{self, ReferenceProfile};
@@ -104,10 +104,7 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
     let mut all_checks = vec![sanity::finite_outputs(&outputs)];
     all_checks.extend(sanity::probabilities(&outputs, &roles));
     let repeat_rows = n_rows.min(sanity::REPEAT_ROWS);
-    let first_rows: Vec<_> = inputs
-        .iter()
-        .map(|t| slice_rows(t, 0, repeat_rows))
-        .collect();
+    let first_rows: Vec<_> = inputs.iter().map(|t| t.rows(0, repeat_rows)).collect();
     let again = input.model.run(first_rows).map_err(GateError::Inference)?;
     all_checks.push(sanity::repeatable(&outputs, &again, repeat_rows));
     progress.phase("comparing engines", n_rows);

@@ -11,30 +11,6 @@ use super::policy::Task;
 /// memory of intermediate tensors.
 pub const BATCH_ROWS: usize = 8192;
 
-/// Rows `start..end` of a tensor whose first dimension is the row.
-pub fn slice_rows(tensor: &Tensor, start: usize, end: usize) -> Tensor {
-    let n_rows = tensor.shape.first().copied().unwrap_or(0).max(1);
-    let row_len = tensor.data.len() / n_rows;
-    let (a, b) = (start * row_len, end * row_len);
-    let data = match &tensor.data {
-        TensorData::Bool(v) => TensorData::Bool(v[a..b].to_vec()),
-        TensorData::Int32(v) => TensorData::Int32(v[a..b].to_vec()),
-        TensorData::Int64(v) => TensorData::Int64(v[a..b].to_vec()),
-        TensorData::Fp32(v) => TensorData::Fp32(v[a..b].to_vec()),
-        TensorData::Fp64(v) => TensorData::Fp64(v[a..b].to_vec()),
-        TensorData::Bytes(v) => TensorData::Bytes(v[a..b].to_vec()),
-    };
-    let mut shape = tensor.shape.clone();
-    if let Some(first) = shape.first_mut() {
-        *first = end - start;
-    }
-    Tensor {
-        name: tensor.name.clone(),
-        shape,
-        data,
-    }
-}
-
 /// Runs `inputs` (all rows) through the model in batches and concatenates the outputs.
 pub fn run_all(
     model: &dyn LoadedModel,
@@ -46,40 +22,19 @@ pub fn run_all(
     let mut start = 0;
     while start < n_rows {
         let end = (start + BATCH_ROWS).min(n_rows);
-        let batch = inputs.iter().map(|t| slice_rows(t, start, end)).collect();
+        let batch = inputs.iter().map(|t| t.rows(start, end)).collect();
         let produced = model.run(batch).map_err(GateError::Inference)?;
         if outputs.is_empty() {
             outputs = produced;
         } else {
             for (whole, part) in outputs.iter_mut().zip(produced) {
-                append(whole, part)?;
+                whole.append_rows(&part).map_err(GateError::Output)?;
             }
         }
         start = end;
         progress(end);
     }
     Ok(outputs)
-}
-
-fn append(whole: &mut Tensor, part: Tensor) -> Result<(), GateError> {
-    match (&mut whole.data, part.data) {
-        (TensorData::Bool(a), TensorData::Bool(b)) => a.extend(b),
-        (TensorData::Int32(a), TensorData::Int32(b)) => a.extend(b),
-        (TensorData::Int64(a), TensorData::Int64(b)) => a.extend(b),
-        (TensorData::Fp32(a), TensorData::Fp32(b)) => a.extend(b),
-        (TensorData::Fp64(a), TensorData::Fp64(b)) => a.extend(b),
-        (TensorData::Bytes(a), TensorData::Bytes(b)) => a.extend(b),
-        _ => {
-            return Err(GateError::Output(format!(
-                "output '{}' changed type between batches",
-                whole.name
-            )));
-        }
-    }
-    if let (Some(first), Some(more)) = (whole.shape.first_mut(), part.shape.first()) {
-        *first += more;
-    }
-    Ok(())
 }
 
 /// Where a classifier's or regressor's answers are among its outputs.

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bascule_core::{EngineError, LoadedModel, Tensor, TensorData};
+use bascule_core::{EngineError, LoadedModel, Tensor};
 use tokio::sync::{mpsc, oneshot};
-
-use crate::gate::inference::slice_rows;
 
 /// How one model's requests are batched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +133,7 @@ fn run_batch(plan: &dyn LoadedModel, queued: Vec<Queued>) {
             let mut start = 0;
             for q in queued {
                 let end = start + q.rows;
-                let part = outputs.iter().map(|o| slice_rows(o, start, end)).collect();
+                let part = outputs.iter().map(|o| o.rows(start, end)).collect();
                 let _ = q.reply.send(Ok((part, elapsed)));
                 start = end;
             }
@@ -162,20 +160,8 @@ fn concatenate(queued: &[Queued]) -> Option<Vec<Tensor>> {
             return None;
         }
         for (whole, part) in joined.iter_mut().zip(&q.inputs) {
-            if whole.name != part.name || whole.shape.get(1..) != part.shape.get(1..) {
+            if whole.name != part.name || whole.append_rows(part).is_err() {
                 return None;
-            }
-            match (&mut whole.data, &part.data) {
-                (TensorData::Bool(a), TensorData::Bool(b)) => a.extend_from_slice(b),
-                (TensorData::Int32(a), TensorData::Int32(b)) => a.extend_from_slice(b),
-                (TensorData::Int64(a), TensorData::Int64(b)) => a.extend_from_slice(b),
-                (TensorData::Fp32(a), TensorData::Fp32(b)) => a.extend_from_slice(b),
-                (TensorData::Fp64(a), TensorData::Fp64(b)) => a.extend_from_slice(b),
-                (TensorData::Bytes(a), TensorData::Bytes(b)) => a.extend_from_slice(b),
-                _ => return None,
-            }
-            if let (Some(first), Some(more)) = (whole.shape.first_mut(), part.shape.first()) {
-                *first += more;
             }
         }
     }

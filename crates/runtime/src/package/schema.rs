@@ -208,24 +208,11 @@ impl Schema {
 
 /// The datatype of a numpy dtype name, as MLflow writes it in a tensor spec.
 fn numpy_datatype(dtype: &str) -> Option<DataType> {
-    const NUMERIC: [DataType; 12] = [
-        DataType::Bool,
-        DataType::Uint8,
-        DataType::Uint16,
-        DataType::Uint32,
-        DataType::Uint64,
-        DataType::Int8,
-        DataType::Int16,
-        DataType::Int32,
-        DataType::Int64,
-        DataType::Fp16,
-        DataType::Fp32,
-        DataType::Fp64,
-    ];
     match dtype {
         "str" | "object" | "bytes" | "str_" | "bytes_" => Some(DataType::Bytes),
-        _ => NUMERIC
+        _ => DataType::ALL
             .into_iter()
+            .filter(|datatype| *datatype != DataType::Bytes)
             .find(|datatype| datatype.numpy_name() == dtype),
     }
 }

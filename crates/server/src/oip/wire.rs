@@ -99,22 +99,6 @@ impl ModelMetadataResponse {
     }
 }
 
-const DATATYPES: [DataType; 13] = [
-    DataType::Bool,
-    DataType::Uint8,
-    DataType::Uint16,
-    DataType::Uint32,
-    DataType::Uint64,
-    DataType::Int8,
-    DataType::Int16,
-    DataType::Int32,
-    DataType::Int64,
-    DataType::Fp16,
-    DataType::Fp32,
-    DataType::Fp64,
-    DataType::Bytes,
-];
-
 /// Decodes one request input into a tensor, or says what is wrong with it.
 pub fn to_tensor(input: RequestInput) -> Result<Tensor, String> {
     let RequestInput {
@@ -123,7 +107,7 @@ pub fn to_tensor(input: RequestInput) -> Result<Tensor, String> {
         datatype,
         data,
     } = input;
-    let datatype = DATATYPES
+    let datatype = DataType::ALL
         .into_iter()
         .find(|known| known.as_str() == datatype)
         .ok_or_else(|| {

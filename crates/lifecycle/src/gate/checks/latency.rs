@@ -5,7 +5,6 @@ use std::time::Instant;
 use bascule_core::{LoadedModel, Tensor};
 
 use crate::gate::GateError;
-use crate::gate::inference::slice_rows;
 use crate::gate::policy::LatencyPolicy;
 use crate::gate::report::{CheckResult, LatencyResult};
 
@@ -16,7 +15,7 @@ pub fn measure(
     policy: &LatencyPolicy,
 ) -> Result<(LatencyResult, Vec<CheckResult>), GateError> {
     let time = |start: usize, end: usize| -> Result<f64, GateError> {
-        let batch: Vec<Tensor> = inputs.iter().map(|t| slice_rows(t, start, end)).collect();
+        let batch: Vec<Tensor> = inputs.iter().map(|t| t.rows(start, end)).collect();
         let started = Instant::now();
         model.run(batch).map_err(GateError::Inference)?;
         Ok(started.elapsed().as_secs_f64() * 1000.0)
