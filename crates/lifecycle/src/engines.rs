@@ -95,10 +95,14 @@ impl Engines {
         Err(with_context(first, &others.join("; ")))
     }
 
-    /// Loads `onnx` on the engine called `name`.
-    pub fn load_on(&self, name: &str, onnx: &[u8]) -> Result<Arc<dyn LoadedModel>, EngineError> {
+    /// Loads `onnx` on the engine called `name`, returning the engine's own name with it.
+    pub fn load_on(
+        &self,
+        name: &str,
+        onnx: &[u8],
+    ) -> Result<(&'static str, Arc<dyn LoadedModel>), EngineError> {
         let engine = self.get(name).ok_or_else(|| self.unavailable(name))?;
-        engine.load(onnx)
+        Ok((engine.name(), engine.load(onnx)?))
     }
 
     /// The error for a version recorded on an engine this process does not have.

@@ -270,10 +270,7 @@ impl Registry {
         let engine = engine.map(str::to_owned);
         tokio::task::spawn_blocking(move || {
             let loaded = match engine {
-                Some(name) => engines.load_on(&name, &onnx).map(|plan| {
-                    let name = engines.get(&name).map_or("unknown", |e| e.name());
-                    (name, plan)
-                }),
+                Some(name) => engines.load_on(&name, &onnx),
                 None => engines.load_first(&onnx),
             };
             loaded.map(|(name, plan)| (name, plan, onnx))
@@ -353,7 +350,10 @@ impl Registry {
             others
                 .into_iter()
                 .map(|engine| {
-                    let loaded = engines.load_on(engine, &onnx).map_err(|e| e.to_string());
+                    let loaded = engines
+                        .load_on(engine, &onnx)
+                        .map(|(_, plan)| plan)
+                        .map_err(|e| e.to_string());
                     (engine, loaded)
                 })
                 .collect()

@@ -309,3 +309,33 @@ async fn aliases() {
     let (status, body) = app.get("/api/v1/models/m/aliases/champion").await;
     error_message(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn registration_may_name_the_serving_engine() {
+    let app = test_app().await;
+    let (status, body) = app
+        .upload(
+            "/api/v1/models/bc/versions?engine=tract",
+            fixture_bytes("logistic/model.onnx"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["tags"]["bascule.engine"], "tract");
+    let (status, body) = app
+        .upload(
+            "/api/v1/models/bc/versions?engine=cuda",
+            fixture_bytes("logistic/model.onnx"),
+        )
+        .await;
+    let message = error_message(status, &body, StatusCode::CONFLICT, "FAILED_PRECONDITION");
+    assert!(
+        message.contains("cuda engine is not configured") && message.contains("tract"),
+        "{message}"
+    );
+    let (_, versions) = app.get("/api/v1/models/bc/versions").await;
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        1,
+        "nothing recorded"
+    );
+}
