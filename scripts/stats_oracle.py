@@ -39,6 +39,7 @@ from scipy.spatial.distance import jensenshannon
 try:  # statsmodels is the reference for McNemar and the z-test when installed.
     import statsmodels
     from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+    from statsmodels.stats.multitest import multipletests as sm_multipletests
     from statsmodels.stats.proportion import proportions_ztest as sm_ztest
 except ImportError:  # pragma: no cover - documented fallback
     statsmodels = None
@@ -538,6 +539,33 @@ def categorical_cases():
     return [{"contingency": contingency, "goodness_of_fit": goodness, "ztest": ztests}]
 
 
+def multiple_cases():
+    """Adjusted p-values: scipy's false_discovery_control (BH) and statsmodels'
+    multipletests (fdr_bh, bonferroni), which must agree with each other."""
+    rng = np.random.default_rng(23)
+    families = {
+        "single": [0.03],
+        "documented": [0.04, 0.001, 0.5, 0.01],
+        "ties": [0.01, 0.01, 0.2, 0.2, 0.2, 0.9],
+        "extremes": [0.0, 1.0, 1e-300, 0.5, 1e-12],
+        "uniform-25": floats(rng.uniform(size=25)),
+        "mixed-40": floats(np.concatenate([rng.uniform(size=30), rng.uniform(high=1e-4, size=10)])),
+        "tiny-200": floats(rng.uniform(high=1e-3, size=200)),
+    }
+    cases = []
+    for name, pvalues in families.items():
+        ps = np.asarray(pvalues, dtype=float)
+        bh = scipy.stats.false_discovery_control(ps, method="bh")
+        expected = {"bh": floats(bh), "bonferroni": floats(np.minimum(ps * len(ps), 1.0))}
+        if statsmodels is not None:
+            _, sm_bh, _, _ = sm_multipletests(ps, method="fdr_bh")
+            _, sm_bonferroni, _, _ = sm_multipletests(ps, method="bonferroni")
+            assert np.allclose(sm_bh, bh, rtol=1e-12, atol=0), name
+            expected["bonferroni"] = floats(sm_bonferroni)
+        cases.append({"name": name, "pvalues": floats(ps), "expected": expected})
+    return cases
+
+
 def special_cases():
     chi2 = []
     for dof in [1, 2, 3, 4, 5, 9, 10, 30, 99, 100, 1000, 4999]:
@@ -566,6 +594,7 @@ def main():
     write("binned.json", binned_cases())
     write("categorical.json", categorical_cases())
     write("special.json", special_cases())
+    write("multiple.json", multiple_cases())
     total = sum(path.stat().st_size for path in OUT.glob("*.json"))
     print(f"total: {total} bytes")
 

@@ -38,6 +38,15 @@ pub enum StatsError {
         value: f64,
     },
 
+    /// A sample that must be sorted ascending was not.
+    #[error(
+        "`{argument}` is not sorted ascending (index {index} is below its predecessor): sort it first"
+    )]
+    NotSorted {
+        argument: &'static str,
+        index: usize,
+    },
+
     /// A binary label was neither 0 nor 1.
     #[error("`{argument}` holds {value} at index {index}: binary labels must be 0 or 1")]
     NotBinary {
@@ -157,6 +166,21 @@ pub(crate) fn check_finite(argument: &'static str, values: &[f64]) -> Result<(),
             argument,
             index,
             value: values[index],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an empty slice, a NaN or ±inf, or values not in ascending order.
+pub(crate) fn check_sorted_finite(
+    argument: &'static str,
+    values: &[f64],
+) -> Result<(), StatsError> {
+    check_finite(argument, values)?;
+    match values.windows(2).position(|pair| pair[1] < pair[0]) {
+        Some(position) => Err(StatsError::NotSorted {
+            argument,
+            index: position + 1,
         }),
         None => Ok(()),
     }

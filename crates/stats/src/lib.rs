@@ -16,7 +16,8 @@
 //!   paired bootstrap.
 //! - [`drift`]: two-sample Kolmogorov–Smirnov with exact and asymptotic p-values,
 //!   Wasserstein-1, PSI and Jensen–Shannon over documented bins, chi-square
-//!   contingency and goodness-of-fit tests, the two-proportion z-test.
+//!   contingency and goodness-of-fit tests, the two-proportion z-test, and the
+//!   Benjamini–Hochberg and Bonferroni adjustments of a family of p-values.
 //! - [`percentile`] and [`latency_summary`]: numpy's `'linear'` percentiles.
 //!
 //! ```

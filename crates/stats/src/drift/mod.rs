@@ -11,6 +11,10 @@
 //! | chi-square independence | `stats.chi2_contingency` | [`chi2_contingency`] |
 //! | chi-square goodness of fit | `stats.chisquare` | [`chi2_goodness_of_fit`] |
 //! | two-proportion z-test | statsmodels `proportions_ztest` | [`two_proportion_ztest`] |
+//! | Benjamini–Hochberg, Bonferroni | `stats.false_discovery_control`, statsmodels `multipletests` | [`adjust_pvalues`] |
+//!
+//! [`ks_2samp_sorted`] and [`wasserstein_distance_sorted`] take samples already sorted
+//! (the monitor sorts each column once and runs both on it) and merge them in one pass.
 //!
 //! The population stability index has no scipy counterpart; its binning and epsilon
 //! are documented in [`Binning`] and [`PSI_EPSILON`] and checked against numpy.
@@ -29,6 +33,7 @@ mod distance;
 mod kolmogorov;
 mod kolmogorov_methods;
 mod ks;
+mod multiple;
 mod smirnov;
 
 pub use binned::{
@@ -40,7 +45,9 @@ pub use categorical::{
     two_proportion_ztest,
 };
 pub use distance::{
-    normalized_wasserstein_distance, wasserstein_distance, weighted_wasserstein_distance,
+    normalized_wasserstein_distance, normalized_wasserstein_distance_sorted, wasserstein_distance,
+    wasserstein_distance_sorted, weighted_wasserstein_distance,
 };
 pub use kolmogorov::{kolmogorov_limit_sf, kolmogorov_smirnov_sf};
-pub use ks::{KS_EXACT_MAX_N, KsMethod, KsTest, ks_2samp};
+pub use ks::{KS_EXACT_MAX_N, KsMethod, KsTest, ks_2samp, ks_2samp_sorted};
+pub use multiple::{Adjustment, adjust_pvalues};

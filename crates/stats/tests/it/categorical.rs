@@ -189,3 +189,38 @@ fn category_counts_build_the_contingency_table() {
     assert_eq!(test.dof, 3);
     assert!((0.0..=1.0).contains(&test.pvalue));
 }
+
+#[derive(Debug, Deserialize)]
+struct MultipleCase {
+    name: String,
+    pvalues: Vec<f64>,
+    expected: BTreeMap<String, Vec<f64>>,
+}
+
+#[test]
+fn adjusted_pvalues_equal_scipy_and_statsmodels() {
+    let mut checker = Checker::new("multiple testing");
+    for case in load::<MultipleCase>("multiple.json") {
+        for (method, adjustment) in [
+            ("bh", drift::Adjustment::BenjaminiHochberg),
+            ("bonferroni", drift::Adjustment::Bonferroni),
+        ] {
+            let adjusted = drift::adjust_pvalues(&case.pvalues, adjustment).expect("valid");
+            let expected = &case.expected[method];
+            checker.exact("family size", &case.name, adjusted.len(), expected.len());
+            for (index, (&got, &want)) in adjusted.iter().zip(expected).enumerate() {
+                let name = format!("{} [{index}]", case.name);
+                checker.probability(method, &name, got, want);
+            }
+        }
+        let unadjusted =
+            drift::adjust_pvalues(&case.pvalues, drift::Adjustment::None).expect("valid");
+        checker.exact(
+            "no adjustment",
+            &case.name,
+            unadjusted,
+            case.pvalues.clone(),
+        );
+    }
+    checker.finish();
+}

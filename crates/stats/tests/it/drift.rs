@@ -48,7 +48,13 @@ fn ks_2samp_equals_scipy() {
                 _ => KsMethod::Asymptotic,
             };
             let result = drift::ks_2samp(&x, &y, method).expect("valid samples");
+            let (mut x_sorted, mut y_sorted) = (x.clone(), y.clone());
+            x_sorted.sort_by(f64::total_cmp);
+            y_sorted.sort_by(f64::total_cmp);
+            let from_sorted =
+                drift::ks_2samp_sorted(&x_sorted, &y_sorted, method).expect("sorted samples");
             let name = format!("{} {method_name}", case.name);
+            checker.exact("ks of sorted input", &name, from_sorted, result);
             let used = if expected.method_used == "exact" {
                 KsMethod::Exact
             } else {
@@ -143,6 +149,15 @@ fn wasserstein_equals_scipy() {
     let mut checker = Checker::new("wasserstein");
     for case in load::<DistanceCase>("distance.json") {
         let plain = drift::wasserstein_distance(&case.u, &case.v).expect("valid");
+        let (mut u_sorted, mut v_sorted) = (case.u.clone(), case.v.clone());
+        u_sorted.sort_by(f64::total_cmp);
+        v_sorted.sort_by(f64::total_cmp);
+        checker.exact(
+            "wasserstein of sorted input",
+            &case.name,
+            drift::wasserstein_distance_sorted(&u_sorted, &v_sorted),
+            Ok(plain),
+        );
         checker.statistic(
             "wasserstein",
             &case.name,
@@ -167,8 +182,22 @@ fn wasserstein_equals_scipy() {
                 let normalised =
                     drift::normalized_wasserstein_distance(&case.u, &case.v).expect("valid");
                 checker.statistic("wasserstein normalised", &case.name, normalised, expected);
+                let from_sorted =
+                    drift::normalized_wasserstein_distance_sorted(&u_sorted, &v_sorted)
+                        .expect("valid");
+                checker.statistic(
+                    "wasserstein normalised sorted",
+                    &case.name,
+                    from_sorted,
+                    expected,
+                );
             }
-            None => assert!(drift::normalized_wasserstein_distance(&case.u, &case.v).is_err()),
+            None => {
+                assert!(drift::normalized_wasserstein_distance(&case.u, &case.v).is_err());
+                assert!(
+                    drift::normalized_wasserstein_distance_sorted(&u_sorted, &v_sorted).is_err()
+                );
+            }
         }
     }
     checker.finish();
