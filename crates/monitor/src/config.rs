@@ -89,6 +89,19 @@ pub enum EffectKind {
     JensenShannon,
 }
 
+impl EffectKind {
+    /// The name used in reports and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EffectKind::WassersteinNormalized => "wasserstein_normalized",
+            EffectKind::KsStatistic => "ks_statistic",
+            EffectKind::CramersV => "cramers_v",
+            EffectKind::Psi => "psi",
+            EffectKind::JensenShannon => "jensen_shannon",
+        }
+    }
+}
+
 /// The smallest effect size that counts as drift, per kind of effect.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -2,6 +2,7 @@
 
 mod client;
 mod deploy;
+mod drift;
 mod models;
 mod policy;
 mod validate;
@@ -48,6 +49,8 @@ enum Command {
     },
     #[command(flatten)]
     Deployments(deploy::DeploymentCommand),
+    /// Offline drift report of a current data set against a reference (CSV or Parquet).
+    Drift(drift::DriftArgs),
     /// Registered models and their versions.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -77,6 +80,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let client = client::Client::new(&args.server, config::cli_actor())?;
             deploy::run(&client, command).await
         }
+        Command::Drift(drift_args) => drift::run(drift_args).await,
         Command::Models(command) => {
             let client = client::Client::new(&args.server, config::cli_actor())?;
             models::run(&client, command).await

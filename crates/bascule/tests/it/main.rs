@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod deployments;
+mod drift;
 mod validate;
 
 use std::io::{BufRead, BufReader};
