@@ -9,6 +9,7 @@
 mod deployment;
 mod error;
 mod model;
+mod monitoring;
 mod ports;
 mod stage;
 mod tensor;
@@ -20,6 +21,10 @@ pub use error::{Coded, Error, ErrorCode, Result};
 pub use model::{
     ArtifactFile, Evidence, LifecycleEvent, Lineage, ModelFormat, ModelVersion, ModelVersionStatus,
     NewModelVersion, RegisteredModel, Transition,
+};
+pub use monitoring::{
+    Alert, AlertState, Label, LabelReceipt, LabelSummary, LoggedPrediction, NewWindow, RuleOutcome,
+    Severity, StoredWindow,
 };
 pub use ports::{
     ArtifactStore, BlobRef, ByteStream, EngineError, InferenceEngine, LoadedModel, MetadataStore,

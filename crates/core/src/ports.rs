@@ -8,10 +8,11 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::{
-    Coded, Deployment, DeploymentChange, ErrorCode, Experiment, LifecycleEvent, LifecycleState,
-    Metric, ModelVersion, NewModelVersion, NewRun, NewValidationRecord, Param, PolicyFormat,
-    PredictionRecord, RegisteredModel, Result, Run, RunUpdate, Signature, StoredPolicy, Tag,
-    Tensor, Transition, ValidationRecord, ViewType,
+    Alert, AlertState, Coded, Deployment, DeploymentChange, ErrorCode, Experiment, Label,
+    LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedPrediction, Metric, Millis,
+    ModelVersion, NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat,
+    PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunUpdate, Signature,
+    StoredPolicy, StoredWindow, Tag, Tensor, Transition, ValidationRecord, ViewType,
 };
 
 /// The metadata store: experiments, runs, the registry and the lifecycle event log.
@@ -131,6 +132,63 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
         request_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PredictionRecord>>;
+
+    // ---- monitoring --------------------------------------------------------------------
+    /// Stores ground-truth labels of a model's requests (a later label of a request
+    /// replaces the earlier one), counting those that match no logged prediction.
+    async fn insert_labels(&self, name: &str, labels: &[Label]) -> Result<LabelReceipt>;
+    async fn label_summary(&self, name: &str) -> Result<LabelSummary>;
+    /// Predictions of a version and role with ids after `after`, oldest first, with
+    /// their labels.
+    async fn predictions_after(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LoggedPrediction>>;
+    /// The predictions a window covers, with their labels.
+    async fn window_predictions(&self, window: &StoredWindow) -> Result<Vec<LoggedPrediction>>;
+    /// Stores a closed window; `None` if another replica stored it first.
+    async fn insert_window(&self, window: NewWindow) -> Result<Option<StoredWindow>>;
+    /// Replaces a window's report (labels arrived for it).
+    async fn update_window(&self, id: i64, n_labelled: i64, report: &str) -> Result<()>;
+    async fn last_window(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+    ) -> Result<Option<StoredWindow>>;
+    /// A model's windows, newest first.
+    async fn list_windows(
+        &self,
+        name: &str,
+        version: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredWindow>>;
+    async fn get_window(&self, name: &str, id: i64) -> Result<StoredWindow>;
+    /// Windows holding a prediction whose label arrived (at or after `since`) after the
+    /// window's report was computed.
+    async fn windows_with_new_labels(&self, name: &str, since: Millis)
+    -> Result<Vec<StoredWindow>>;
+    /// Opens, extends or resolves the alerts of a version from one window's rule outcomes,
+    /// in one transaction; returns the alerts that changed.
+    async fn apply_rule_outcomes(
+        &self,
+        name: &str,
+        version: i64,
+        window_id: i64,
+        outcomes: &[RuleOutcome],
+    ) -> Result<Vec<Alert>>;
+    /// Alerts, newest first, of one model and in one state when given.
+    async fn list_alerts(
+        &self,
+        name: Option<&str>,
+        state: Option<AlertState>,
+        limit: i64,
+    ) -> Result<Vec<Alert>>;
+    async fn get_alert(&self, id: i64) -> Result<Alert>;
 }
 
 /// A stream of bytes, as uploads arrive and downloads leave.

@@ -17,6 +17,7 @@ mod deployments;
 mod error;
 mod experiments;
 mod lifecycle;
+mod monitoring;
 mod port;
 mod predictions;
 mod registry;

@@ -2,15 +2,16 @@
 //! its area, and the store's errors become `bascule_core::Error` here (`?`).
 
 use bascule_core::{
-    Deployment, DeploymentChange, Experiment, LifecycleEvent, LifecycleState, MetadataStore,
-    Metric, ModelVersion, NewModelVersion, NewRun, NewValidationRecord, Param, PolicyFormat,
-    PredictionRecord, RegisteredModel, Result, Run, RunUpdate, StoredPolicy, Tag, Transition,
-    ValidationRecord, ViewType,
+    Alert, AlertState, Deployment, DeploymentChange, Experiment, Label, LabelReceipt, LabelSummary,
+    LifecycleEvent, LifecycleState, LoggedPrediction, MetadataStore, Metric, Millis, ModelVersion,
+    NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat, PredictionRecord,
+    RegisteredModel, Result, Role, RuleOutcome, Run, RunUpdate, StoredPolicy, StoredWindow, Tag,
+    Transition, ValidationRecord, ViewType,
 };
 
 use crate::{
-    SqlMetadataStore, deployments, experiments, lifecycle, predictions, registry, run_data, runs,
-    validation, versions,
+    SqlMetadataStore, deployments, experiments, lifecycle, monitoring, predictions, registry,
+    run_data, runs, validation, versions,
 };
 
 #[async_trait::async_trait]
@@ -181,5 +182,78 @@ impl MetadataStore for SqlMetadataStore {
         limit: i64,
     ) -> Result<Vec<PredictionRecord>> {
         Ok(predictions::list(self, name, request_id, limit).await?)
+    }
+
+    // ---- monitoring --------------------------------------------------------------------
+    async fn insert_labels(&self, name: &str, labels: &[Label]) -> Result<LabelReceipt> {
+        Ok(monitoring::insert_labels(self, name, labels).await?)
+    }
+    async fn label_summary(&self, name: &str) -> Result<LabelSummary> {
+        Ok(monitoring::label_summary(self, name).await?)
+    }
+    async fn predictions_after(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LoggedPrediction>> {
+        Ok(monitoring::predictions_after(self, name, version, role, after, limit).await?)
+    }
+    async fn window_predictions(&self, window: &StoredWindow) -> Result<Vec<LoggedPrediction>> {
+        Ok(monitoring::window_predictions(self, window).await?)
+    }
+    async fn insert_window(&self, window: NewWindow) -> Result<Option<StoredWindow>> {
+        Ok(monitoring::insert_window(self, window).await?)
+    }
+    async fn update_window(&self, id: i64, n_labelled: i64, report: &str) -> Result<()> {
+        Ok(monitoring::update_window(self, id, n_labelled, report).await?)
+    }
+    async fn last_window(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+    ) -> Result<Option<StoredWindow>> {
+        Ok(monitoring::last_window(self, name, version, role).await?)
+    }
+    async fn list_windows(
+        &self,
+        name: &str,
+        version: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredWindow>> {
+        Ok(monitoring::list_windows(self, name, version, limit).await?)
+    }
+    async fn get_window(&self, name: &str, id: i64) -> Result<StoredWindow> {
+        Ok(monitoring::get_window(self, name, id).await?)
+    }
+    async fn windows_with_new_labels(
+        &self,
+        name: &str,
+        since: Millis,
+    ) -> Result<Vec<StoredWindow>> {
+        Ok(monitoring::windows_with_new_labels(self, name, since).await?)
+    }
+    async fn apply_rule_outcomes(
+        &self,
+        name: &str,
+        version: i64,
+        window_id: i64,
+        outcomes: &[RuleOutcome],
+    ) -> Result<Vec<Alert>> {
+        Ok(monitoring::apply_rule_outcomes(self, name, version, window_id, outcomes).await?)
+    }
+    async fn list_alerts(
+        &self,
+        name: Option<&str>,
+        state: Option<AlertState>,
+        limit: i64,
+    ) -> Result<Vec<Alert>> {
+        Ok(monitoring::list_alerts(self, name, state, limit).await?)
+    }
+    async fn get_alert(&self, id: i64) -> Result<Alert> {
+        Ok(monitoring::get_alert(self, id).await?)
     }
 }

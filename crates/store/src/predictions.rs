@@ -84,20 +84,25 @@ fn decode(column: &str, text: &str) -> Result<Vec<Tensor>> {
 }
 
 fn from_row(row: &AnyRow) -> Result<PredictionRecord> {
-    let role: String = row.try_get(3)?;
-    let inputs: String = row.try_get(6)?;
-    let outputs: String = row.try_get(7)?;
-    let agrees: Option<i64> = row.try_get(9)?;
+    record_from_row(row, 0)
+}
+
+/// A record from the columns of [`COLUMNS`], starting at column `at`.
+pub(crate) fn record_from_row(row: &AnyRow, at: usize) -> Result<PredictionRecord> {
+    let role: String = row.try_get(at + 3)?;
+    let inputs: String = row.try_get(at + 6)?;
+    let outputs: String = row.try_get(at + 7)?;
+    let agrees: Option<i64> = row.try_get(at + 9)?;
     Ok(PredictionRecord {
-        request_id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        version: row.try_get(2)?,
+        request_id: row.try_get(at)?,
+        name: row.try_get(at + 1)?,
+        version: row.try_get(at + 2)?,
         role: parse_stored("predictions.role", &role, |role| role.parse::<Role>().ok())?,
-        time: row.try_get(4)?,
-        latency_micros: row.try_get(5)?,
+        time: row.try_get(at + 4)?,
+        latency_micros: row.try_get(at + 5)?,
         inputs: decode("predictions.inputs", &inputs)?,
         outputs: decode("predictions.outputs", &outputs)?,
-        error: row.try_get(8)?,
+        error: row.try_get(at + 8)?,
         agrees_with_live: agrees.map(|agrees| agrees == 1),
     })
 }

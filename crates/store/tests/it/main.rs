@@ -10,6 +10,7 @@ mod deployments;
 mod experiments;
 mod fixtures;
 mod lifecycle;
+mod monitoring;
 mod registry;
 mod run_data;
 mod runs;

@@ -1,0 +1,270 @@
+use bascule_core::{
+    AlertState, Label, MetadataStore, NewWindow, PredictionRecord, Role, RuleOutcome, Severity,
+    Tensor, TensorData,
+};
+
+use crate::backends::each_backend;
+use crate::fixtures::{assert_not_found, new_version};
+
+fn record(request_id: &str, version: i64, role: Role) -> PredictionRecord {
+    PredictionRecord {
+        request_id: request_id.to_owned(),
+        name: "bc".to_owned(),
+        version,
+        role,
+        time: 1_700_000_000_000,
+        latency_micros: 42,
+        inputs: vec![Tensor::new("input", vec![1, 2], TensorData::Fp32(vec![1.0, 2.5])).unwrap()],
+        outputs: vec![Tensor::new("label", vec![1], TensorData::Int64(vec![1])).unwrap()],
+        error: None,
+        agrees_with_live: None,
+    }
+}
+
+/// The ids the log gave `bc` v1's live predictions, oldest first.
+async fn logged_ids(store: &impl MetadataStore) -> Vec<i64> {
+    store
+        .predictions_after("bc", 1, Role::Live, 0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect()
+}
+
+fn label(request_id: &str, value: f64) -> Label {
+    Label {
+        request_id: request_id.to_owned(),
+        label: value,
+    }
+}
+
+fn window(first: i64, last: i64) -> NewWindow {
+    NewWindow {
+        name: "bc".to_owned(),
+        version: 1,
+        role: Role::Live,
+        first_prediction: first,
+        last_prediction: last,
+        start_time: 1,
+        end_time: 2,
+        n_predictions: last - first + 1,
+        n_labelled: 0,
+        drift_share: Some(0.25),
+        report: "{}".to_owned(),
+    }
+}
+
+fn outcome(rule: &str, firing: bool) -> RuleOutcome {
+    RuleOutcome {
+        rule: rule.to_owned(),
+        severity: Severity::Critical,
+        firing,
+        message: format!("{rule} firing={firing}"),
+        value: Some(0.5),
+        threshold: Some(0.3),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_join_predictions_by_request_id_and_unknown_ones_are_counted() {
+    each_backend(|store| async move {
+        store.create_model_version(new_version("bc")).await.unwrap();
+        let records: Vec<_> = (0..4)
+            .map(|i| record(&format!("r{i}"), 1, Role::Live))
+            .collect();
+        store.insert_predictions(&records).await.unwrap();
+
+        let receipt = store
+            .insert_labels(
+                "bc",
+                &[label("r0", 1.0), label("r1", 0.0), label("ghost", 1.0)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (receipt.stored, receipt.replaced, receipt.unknown),
+            (3, 0, 1)
+        );
+        assert_eq!(receipt.unknown_examples, vec!["ghost".to_owned()]);
+        // A later label replaces the earlier one; duplicates in one call: the last wins.
+        let receipt = store
+            .insert_labels("bc", &[label("r1", 0.0), label("r1", 1.0)])
+            .await
+            .unwrap();
+        assert_eq!(
+            (receipt.stored, receipt.replaced, receipt.unknown),
+            (1, 1, 0)
+        );
+        let summary = store.label_summary("bc").await.unwrap();
+        assert_eq!(
+            (summary.labels, summary.matched, summary.unmatched),
+            (3, 2, 1)
+        );
+
+        let logged = store
+            .predictions_after("bc", 1, Role::Live, 0, 10)
+            .await
+            .unwrap();
+        let labels: Vec<Option<f64>> = logged.iter().map(|p| p.label).collect();
+        assert_eq!(labels, vec![Some(1.0), Some(1.0), None, None]);
+        assert!(logged.windows(2).all(|w| w[0].id < w[1].id));
+        let rest = store
+            .predictions_after("bc", 1, Role::Live, logged[1].id, 10)
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), 2);
+        assert!(
+            store
+                .insert_labels("bc", &[label("r0", f64::NAN)])
+                .await
+                .is_err(),
+            "a label must be a finite number"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_is_stored_once_and_relabelled_when_labels_arrive() {
+    each_backend(|store| async move {
+        store.create_model_version(new_version("bc")).await.unwrap();
+        let records: Vec<_> = (0..4)
+            .map(|i| record(&format!("r{i}"), 1, Role::Live))
+            .collect();
+        store.insert_predictions(&records).await.unwrap();
+        let ids = logged_ids(&store).await;
+        assert_eq!(store.last_window("bc", 1, Role::Live).await.unwrap(), None);
+        let stored = store
+            .insert_window(window(ids[0], ids[3]))
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(stored.n_predictions, 4);
+        assert_eq!(
+            store.insert_window(window(ids[0], ids[3])).await.unwrap(),
+            None,
+            "a second replica's copy is refused"
+        );
+        assert_eq!(
+            store.last_window("bc", 1, Role::Live).await.unwrap(),
+            Some(stored.clone())
+        );
+        assert_eq!(store.window_predictions(&stored).await.unwrap().len(), 4);
+
+        assert!(
+            store
+                .windows_with_new_labels("bc", 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Labels received after the window's report: it needs recomputing (a label
+        // stored in the same millisecond counts as after).
+        store
+            .insert_labels("bc", &[label("r2", 1.0)])
+            .await
+            .unwrap();
+        let stale = store.windows_with_new_labels("bc", 0).await.unwrap();
+        assert_eq!(
+            stale.iter().map(|w| w.id).collect::<Vec<_>>(),
+            vec![stored.id]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        store
+            .update_window(stored.id, 1, "{\"x\":1}")
+            .await
+            .unwrap();
+        let updated = store.get_window("bc", stored.id).await.unwrap();
+        assert_eq!(
+            (updated.n_labelled, updated.report.as_str()),
+            (1, "{\"x\":1}")
+        );
+        assert!(
+            store
+                .windows_with_new_labels("bc", 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.list_windows("bc", Some(2), 10).await.unwrap(), vec![]);
+        assert_eq!(store.list_windows("bc", None, 10).await.unwrap().len(), 1);
+        assert_not_found(
+            store.get_window("bc", stored.id + 1).await,
+            "monitoring window",
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_open_once_stay_open_while_firing_and_resolve_when_cleared() {
+    each_backend(|store| async move {
+        store.create_model_version(new_version("bc")).await.unwrap();
+        store
+            .insert_predictions(&[record("r0", 1, Role::Live), record("r1", 1, Role::Live)])
+            .await
+            .unwrap();
+        let ids = logged_ids(&store).await;
+        let w1 = store
+            .insert_window(window(ids[0], ids[0]))
+            .await
+            .unwrap()
+            .unwrap();
+        let w2 = store
+            .insert_window(window(ids[1], ids[1]))
+            .await
+            .unwrap()
+            .unwrap();
+
+        let opened = store
+            .apply_rule_outcomes(
+                "bc",
+                1,
+                w1.id,
+                &[outcome("drift_share", true), outcome("error_rate", false)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(opened.len(), 1, "a rule that does not fire opens nothing");
+        assert_eq!(opened[0].state, AlertState::Open);
+        let extended = store
+            .apply_rule_outcomes("bc", 1, w2.id, &[outcome("drift_share", true)])
+            .await
+            .unwrap();
+        assert_eq!(extended[0].id, opened[0].id, "deduplicated while firing");
+        assert_eq!(
+            (extended[0].window_id, extended[0].last_window_id),
+            (w1.id, w2.id)
+        );
+        let resolved = store
+            .apply_rule_outcomes("bc", 1, w2.id, &[outcome("drift_share", false)])
+            .await
+            .unwrap();
+        assert_eq!(resolved[0].state, AlertState::Resolved);
+        assert!(resolved[0].resolved_time.is_some());
+        let reopened = store
+            .apply_rule_outcomes("bc", 1, w2.id, &[outcome("drift_share", true)])
+            .await
+            .unwrap();
+        assert_ne!(reopened[0].id, opened[0].id, "a new episode is a new alert");
+
+        let open = store
+            .list_alerts(Some("bc"), Some(AlertState::Open), 10)
+            .await
+            .unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(store.list_alerts(None, None, 10).await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .list_alerts(Some("other"), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(store.get_alert(open[0].id).await.unwrap(), open[0]);
+        assert_not_found(store.get_alert(999).await, "alert");
+    })
+    .await;
+}
