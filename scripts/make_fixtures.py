@@ -21,6 +21,7 @@ Cast/Sub/Div/Cast (standard ai.onnx ops, computed in float64) instead of the ai.
 import json
 import pathlib
 import platform
+import sys
 
 import numpy as np
 import onnx
@@ -461,6 +462,7 @@ Regenerate them (from the repository root) with:
 | `linear` | diabetes | LinearRegression | LinearRegressor (ai.onnx.ml) |
 | `unsupported` | diabetes | SVR | SVMRegressor (ai.onnx.ml), which no tract path implements (onnxruntime runs it) |
 | `custom_op` | none | one `Frobnicate` node | an operator of the private domain com.example.custom, which no engine runs |
+| `rainfall` | NOAA rainfall (`datasets/rainfall`): trained on days 0..6000, holdout days 6000..12000 | StandardScaler + LogisticRegression | as `logistic` |
 
 Engine-coverage fixtures (ai.onnx.ml operators; `expected.json` holds the inputs as well as
 onnxruntime's outputs, a ZipMap output recorded as the `[N, n_classes]` matrix of its values):
@@ -518,13 +520,38 @@ def custom_op_fixture():
     print("custom_op: Frobnicate (domain com.example.custom)")
 
 
+def rainfall_fixture():
+    """The monitoring fixture: logistic regression on the vendored NOAA rainfall data set
+    (datasets/rainfall), trained on days 0..6000 and validated on days 6000..12000; the
+    monitoring tests replay days 12000.. (where dew point drifts) as live traffic."""
+    data = pd.read_csv(ROOT.parent / "datasets" / "rainfall" / "rainfall.csv", index_col=0)
+    features = data.drop(columns=["rain"])
+    labels = data["rain"].astype(int)
+    model = scaled(LogisticRegression(max_iter=1000))
+    model.fit(features.iloc[:6000], labels.iloc[:6000])
+    write_fixture(
+        "rainfall",
+        model,
+        "classification",
+        "NOAA rainfall (datasets/rainfall): StandardScaler + LogisticRegression trained on "
+        "days 0..6000; holdout = days 6000..12000",
+        6000,
+        features.iloc[6000:12000],
+        labels.iloc[6000:12000],
+    )
+
+
 def main():
     np.random.seed(SEED)
     ROOT.mkdir(exist_ok=True)
+    if sys.argv[1:] == ["rainfall"]:
+        rainfall_fixture()
+        return
     breast_cancer_fixtures()
     diabetes_fixtures()
     tree_fixtures()
     custom_op_fixture()
+    rainfall_fixture()
     write_readme()
 
 

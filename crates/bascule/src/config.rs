@@ -22,6 +22,7 @@ struct FileConfig {
     engine: Option<String>,
     prediction_log: Option<bool>,
     route_refresh_ms: Option<u64>,
+    monitor_interval_ms: Option<u64>,
     batching: Option<String>,
 }
 
@@ -56,6 +57,9 @@ pub struct Config {
     /// How often the routing table is reread from the store, so replicas sharing it follow
     /// each other's deployment changes; 0 turns it off.
     pub route_refresh_ms: u64,
+    /// How often monitoring closes windows, recomputes labelled ones and applies the alert
+    /// rules; 0 turns monitoring off on this replica.
+    pub monitor_interval_ms: u64,
     /// Models served with adaptive batching: name → (max rows, max wait).
     pub batching: Vec<(String, usize, std::time::Duration)>,
 }
@@ -131,6 +135,12 @@ impl Config {
             })?,
             None => file.route_refresh_ms.unwrap_or(1_000),
         };
+        let monitor_interval_ms = match env("BASCULE_MONITOR_INTERVAL_MS") {
+            Some(text) => text.parse().with_context(|| {
+                format!("BASCULE_MONITOR_INTERVAL_MS='{text}' is not a number of milliseconds")
+            })?,
+            None => file.monitor_interval_ms.unwrap_or(1_000),
+        };
         let batching = match env("BASCULE_BATCHING").or(file.batching) {
             Some(text) => parse_batching(&text)?,
             None => Vec::new(),
@@ -168,6 +178,7 @@ impl Config {
             engine,
             prediction_log,
             route_refresh_ms,
+            monitor_interval_ms,
             batching,
         })
     }

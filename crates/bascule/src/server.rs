@@ -54,6 +54,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.route_refresh_ms > 0 {
         serving.follow_store(std::time::Duration::from_millis(config.route_refresh_ms));
     }
+    let monitor = (config.monitor_interval_ms > 0)
+        .then(|| registry.watch(std::time::Duration::from_millis(config.monitor_interval_ms)));
     let state = AppState {
         registry,
         config: ServerConfig {
@@ -79,6 +81,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("server failed")?;
     // In-flight requests have drained: store what the prediction log still holds.
+    if let Some(monitor) = monitor {
+        monitor.abort();
+    }
     let log = serving.shutdown().await;
     tracing::info!(
         written = log.written,

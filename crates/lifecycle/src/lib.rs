@@ -11,6 +11,7 @@ mod engines;
 mod error;
 pub mod gate;
 pub mod jobs;
+pub mod monitoring;
 mod plans;
 mod registry;
 pub mod serving;

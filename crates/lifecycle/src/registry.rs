@@ -10,6 +10,7 @@ use bytes::Bytes;
 use crate::engines::{ENGINE_TAG, Engines};
 use crate::error::{EXPORT_HINT, LifecycleError};
 use crate::jobs::Jobs;
+use crate::monitoring::MonitorState;
 use crate::plans::PlanCache;
 
 type Result<T, E = LifecycleError> = std::result::Result<T, E>;
@@ -57,6 +58,7 @@ pub struct Registry {
     engines: Engines,
     plans: Arc<PlanCache>,
     jobs: Arc<Jobs>,
+    monitoring: Arc<MonitorState>,
 }
 
 impl Registry {
@@ -71,6 +73,7 @@ impl Registry {
             engines,
             plans: Arc::new(PlanCache::default()),
             jobs: Arc::new(Jobs::default()),
+            monitoring: Arc::new(MonitorState::default()),
         }
     }
 
@@ -84,6 +87,10 @@ impl Registry {
 
     pub(crate) fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    pub(crate) fn monitoring_state(&self) -> &MonitorState {
+        &self.monitoring
     }
 
     /// The inference engines of this process, in order of preference.

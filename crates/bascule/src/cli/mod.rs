@@ -4,6 +4,7 @@ mod client;
 mod deploy;
 mod drift;
 mod models;
+mod monitoring;
 mod policy;
 mod validate;
 
@@ -59,6 +60,12 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Run the validation gate on a Prototype version: it becomes Validated or Rejected.
     Validate(validate::ValidateArgs),
+    /// Post ground-truth labels for answered requests, from a CSV (request_id, label).
+    Labels(monitoring::LabelsArgs),
+    /// A model's monitoring windows: drift, live performance, latency and errors.
+    Windows(monitoring::WindowsArgs),
+    /// Alerts raised by monitoring (open ones unless --all).
+    Alerts(monitoring::AlertsArgs),
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -92,6 +99,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Command::Validate(validate_args) => {
             let client = client::Client::new(&args.server, config::cli_actor())?;
             validate::run(&client, validate_args).await
+        }
+        Command::Labels(labels_args) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            monitoring::labels(&client, labels_args).await
+        }
+        Command::Windows(windows_args) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            monitoring::windows(&client, windows_args).await
+        }
+        Command::Alerts(alerts_args) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            monitoring::alerts(&client, alerts_args).await
         }
     }
 }

@@ -172,12 +172,7 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
     }
 
     progress.phase("profiling the data", 0);
-    let profile = profile::build(
-        &frame,
-        &mapping.columns(),
-        &input.label,
-        &evaluation.predictions,
-    );
+    let profile = profile::build(&frame, &mapping, &input.label, &evaluation.predictions);
     let passed = all_checks.iter().all(|c| c.status != CheckStatus::Failed);
     let report = ValidationReport {
         schema: REPORT_SCHEMA,

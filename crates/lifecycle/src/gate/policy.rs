@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use bascule_core::PolicyFormat;
 
 use super::metrics::MetricName;
+use crate::monitoring::MonitoringPolicy;
 
 /// The learning task of a model, which decides its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -58,6 +59,9 @@ pub struct Policy {
     /// The latency budget; latency is measured only when this is present.
     #[serde(default)]
     pub latency: Option<LatencyPolicy>,
+    /// How production traffic is watched once the version serves (windows, alert rules).
+    #[serde(default)]
+    pub monitoring: MonitoringPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -234,6 +238,7 @@ impl Policy {
         {
             problems.push("latency: runs and batch_size must be at least 1".into());
         }
+        self.monitoring.check(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {

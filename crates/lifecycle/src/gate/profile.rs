@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use bascule_datasets::{ColumnValues, Frame};
 use bascule_stats::Xoshiro256StarStar;
 
+use super::features::FeatureMapping;
 use super::metrics::Predictions;
 
 /// The most values of a numeric feature kept in the profile. 10,000 values resolve a
@@ -33,6 +34,19 @@ pub struct ReferenceProfile {
     pub features: Vec<FeatureProfile>,
     pub label: FeatureProfile,
     pub predictions: Vec<FeatureProfile>,
+    /// Which features fed which model input, in the input's column order: monitoring
+    /// reads the features of logged requests back out of their input tensors with it.
+    /// (Absent from profiles written before it existed: then one 2-D input takes the
+    /// features in order, or each input is the feature of its name.)
+    #[serde(default)]
+    pub inputs: Vec<ProfileInput>,
+}
+
+/// The features feeding one model input, in column order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProfileInput {
+    pub name: String,
+    pub columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -132,10 +146,11 @@ fn column_profile(name: &str, values: &ColumnValues, sample: Option<&[usize]>) -
 /// Profiles the features, the label and the predictions of one validation run.
 pub fn build(
     frame: &Frame,
-    features: &[&str],
+    mapping: &FeatureMapping,
     label: &str,
     predictions: &Predictions,
 ) -> ReferenceProfile {
+    let features = mapping.columns();
     let rows = sample_rows(frame.n_rows());
     let sample = rows.as_deref();
     let profile_of = |name: &str| {
@@ -180,5 +195,13 @@ pub fn build(
             .collect(),
         label: profile_of(label).unwrap_or_else(|| categorical(label, std::iter::empty())),
         predictions: predicted,
+        inputs: mapping
+            .inputs
+            .iter()
+            .map(|(spec, columns)| ProfileInput {
+                name: spec.name.clone(),
+                columns: columns.clone(),
+            })
+            .collect(),
     }
 }

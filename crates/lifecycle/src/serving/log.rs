@@ -102,6 +102,24 @@ impl PredictionLog {
         }
     }
 
+    /// Waits until every record accepted before the call is stored (or failed), at most
+    /// `timeout`; returns whether it got there. Serving goes on meanwhile.
+    pub async fn flush(&self, timeout: std::time::Duration) -> bool {
+        let target = self.counters.accepted.load(Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let done = self.counters.written.load(Ordering::Relaxed)
+                + self.counters.failed.load(Ordering::Relaxed);
+            if done >= target {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     /// Stops accepting, stores everything queued and waits for the writer. Idempotent.
     pub async fn close(&self) -> LogStats {
         let writer = self.writer.lock().await.take();

@@ -151,6 +151,11 @@ impl Serving {
     }
 
     /// Stops the prediction log after storing everything queued (graceful shutdown).
+    /// Waits (at most `timeout`) until the log has stored every record accepted so far.
+    pub async fn flush_log(&self, timeout: std::time::Duration) -> bool {
+        self.inner.log.flush(timeout).await
+    }
+
     pub async fn shutdown(&self) -> LogStats {
         self.inner.log.close().await
     }

@@ -2,6 +2,7 @@
 
 mod deployments;
 mod models;
+mod monitoring;
 mod validation;
 mod versions;
 
@@ -70,6 +71,15 @@ pub fn routes() -> Router<AppState> {
             get(validation::get_validation),
         )
         .route("/jobs/{id}", get(validation::get_job))
+        .route(
+            "/models/{name}/labels",
+            post(monitoring::post_labels).get(monitoring::get_labels),
+        )
+        .route("/models/{name}/windows", get(monitoring::list_windows))
+        .route("/models/{name}/windows/{id}", get(monitoring::get_window))
+        .route("/models/{name}/alerts", get(monitoring::list_model_alerts))
+        .route("/alerts", get(monitoring::list_alerts))
+        .route("/alerts/{id}", get(monitoring::get_alert))
 }
 
 async fn health(

@@ -1,0 +1,191 @@
+//! The `[monitoring]` section of a model's policy: how windows close and which alert
+//! rules judge them. Every field is optional; the defaults are in `docs/monitoring.md`.
+//!
+//! ```toml
+//! [monitoring]
+//! window = 1000            # predictions per window
+//! window_seconds = 3600    # or: close a window once its first prediction is this old
+//!
+//! [monitoring.drift]      # bascule-monitor's settings (docs/monitoring.md)
+//! alpha = 0.05
+//! correction = "benjamini_hochberg"
+//! features = { "dew point" = { test = "psi", threshold = 0.2 } }
+//!
+//! [monitoring.alerts]
+//! drift_share = 0.3        # share of drifted features (critical)
+//! feature_drift = ["dew point"]   # any of these drifted (warning); [] = any feature
+//! metric_drop = { roc_auc = 0.05 } # drop against the validation figure (critical)
+//! latency_p99_ms = 50.0    # model latency budget (warning; off unless set)
+//! error_rate = 0.01        # failed predictions (critical)
+//! off = ["feature_drift"]  # rules turned off
+//! ```
+
+use std::collections::BTreeMap;
+
+use bascule_monitor::DriftConfig;
+
+use crate::gate::metrics::MetricName;
+use crate::gate::policy::Task;
+
+/// Predictions per window when the policy does not say.
+pub const DEFAULT_WINDOW: u64 = 1000;
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringPolicy {
+    /// Predictions per window (default 1000).
+    #[serde(default)]
+    pub window: Option<u64>,
+    /// Close a window once its first prediction is this many seconds old, however many
+    /// predictions it holds (time-based windows; with `window`, whichever comes first).
+    #[serde(default)]
+    pub window_seconds: Option<u64>,
+    #[serde(default)]
+    pub alerts: AlertRules,
+    /// How drift is tested and judged: `bascule-monitor`'s settings (alpha, correction,
+    /// minimum sample size, effect-size floors, per-feature tests and thresholds).
+    #[serde(default)]
+    pub drift: DriftConfig,
+}
+
+impl MonitoringPolicy {
+    pub fn window_size(&self) -> u64 {
+        match (self.window, self.window_seconds) {
+            (Some(n), _) => n,
+            // A time-based window still closes at a size that bounds its memory.
+            (None, Some(_)) => 100 * DEFAULT_WINDOW,
+            (None, None) => DEFAULT_WINDOW,
+        }
+    }
+
+    pub(crate) fn check(&self, problems: &mut Vec<String>) {
+        if self.window == Some(0) {
+            problems.push("monitoring.window: must be at least 1".to_owned());
+        }
+        if self.window_seconds == Some(0) {
+            problems.push("monitoring.window_seconds: must be at least 1".to_owned());
+        }
+        if let Err(error) = self.drift.validate() {
+            problems.push(format!("monitoring.drift: {error}"));
+        }
+        let alerts = &self.alerts;
+        let mut in_range = |place: &str, value: Option<f64>, max: f64| {
+            if let Some(value) = value
+                && !(value.is_finite() && value >= 0.0 && value <= max)
+            {
+                problems.push(format!("monitoring.alerts.{place}: must be in [0, {max}]"));
+            }
+        };
+        in_range("drift_share", Some(alerts.drift_share), 1.0);
+        in_range("error_rate", Some(alerts.error_rate), 1.0);
+        in_range("latency_p99_ms", alerts.latency_p99_ms, f64::MAX);
+        for rule in &alerts.off {
+            if !RULES.contains(&rule.as_str()) {
+                problems.push(format!(
+                    "monitoring.alerts.off: unknown rule '{rule}' (rules: {})",
+                    RULES.join(", ")
+                ));
+            }
+        }
+        for (name, drop) in &alerts.metric_drop {
+            if MetricName::parse(name).is_none() {
+                problems.push(format!(
+                    "monitoring.alerts.metric_drop: unknown metric '{name}' (known: {})",
+                    MetricName::known()
+                ));
+            }
+            if !drop.is_finite() || *drop < 0.0 {
+                problems.push(format!(
+                    "monitoring.alerts.metric_drop.{name}: must be a finite number ≥ 0"
+                ));
+            }
+        }
+    }
+}
+
+/// The alert rules, each on with its default unless the policy changes it or lists it in
+/// `off`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRules {
+    /// Fires (critical) when at least this share of the features drifted (default 0.3).
+    #[serde(default = "default_drift_share")]
+    pub drift_share: f64,
+    /// Fires (warning) when any of these features drifted; empty (the default): any.
+    #[serde(default)]
+    pub feature_drift: Vec<String>,
+    /// Metric → the largest tolerated worsening against the validation figure (a drop
+    /// for scores, a rise for losses). Empty: the task's main metric with 0.05.
+    #[serde(default)]
+    pub metric_drop: BTreeMap<String, f64>,
+    /// Fires (warning) when the window's p99 model latency exceeds this; no default
+    /// budget, so the rule is on only when set.
+    #[serde(default)]
+    pub latency_p99_ms: Option<f64>,
+    /// Fires (critical) when at least this share of the window's predictions failed.
+    #[serde(default = "default_error_rate")]
+    pub error_rate: f64,
+    /// Fewest labelled predictions before live performance is judged (default 100).
+    #[serde(default = "default_min_labels")]
+    pub min_labels: u64,
+    /// Rules turned off, by name: `drift_share`, `feature_drift`, `metric_drop`,
+    /// `latency_p99`, `error_rate`.
+    #[serde(default)]
+    pub off: Vec<String>,
+}
+
+/// The names of the rules, as alerts and `off` spell them.
+pub const RULES: [&str; 5] = [
+    "drift_share",
+    "feature_drift",
+    "metric_drop",
+    "latency_p99",
+    "error_rate",
+];
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        AlertRules {
+            drift_share: default_drift_share(),
+            feature_drift: Vec::new(),
+            metric_drop: BTreeMap::new(),
+            latency_p99_ms: None,
+            error_rate: default_error_rate(),
+            min_labels: default_min_labels(),
+            off: Vec::new(),
+        }
+    }
+}
+
+impl AlertRules {
+    pub fn is_on(&self, rule: &str) -> bool {
+        !self.off.iter().any(|off| off == rule)
+    }
+
+    /// The metrics watched for a drop, with their tolerance: the policy's, or the main
+    /// metric of the task.
+    pub fn watched_metrics(&self, task: Task) -> Vec<(MetricName, f64)> {
+        if self.metric_drop.is_empty() {
+            let main = match task {
+                Task::Binary | Task::Multiclass => MetricName::RocAuc,
+                Task::Regression => MetricName::Rmse,
+            };
+            return vec![(main, 0.05)];
+        }
+        self.metric_drop
+            .iter()
+            .filter_map(|(name, drop)| MetricName::parse(name).map(|m| (m, *drop)))
+            .filter(|(metric, _)| metric.applies_to(task))
+            .collect()
+    }
+}
+
+fn default_drift_share() -> f64 {
+    0.3
+}
+fn default_error_rate() -> f64 {
+    0.01
+}
+fn default_min_labels() -> u64 {
+    100
+}
