@@ -215,11 +215,11 @@ pub async fn windows(client: &Client, args: WindowsArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "no labels".to_owned());
         println!(
             "{:>6}  {:>7}  {:<6}  {:>7}  {:>8}  {:>6}  {:>8}  {:<24}  {}",
-            window["id"],
-            window["version"],
+            window["id"].to_string(),
+            window["version"].to_string(),
             window["role"].as_str().unwrap_or("?"),
-            window["n_predictions"],
-            window["n_labelled"],
+            window["n_predictions"].to_string(),
+            window["n_labelled"].to_string(),
             window["drift_share"]
                 .as_f64()
                 .map_or("-".to_owned(), |s| format!("{:.0}%", s * 100.0)),

@@ -32,18 +32,22 @@ impl WindowDrift {
         self.features.drifted().map(str::to_owned).collect()
     }
 
-    /// `dew point (ks D = 0.383 ≥ 0.1, adjusted p = 1.2e-60)`.
+    /// `dew point (ks: wasserstein_normalized 0.728 ≥ 0.1, adjusted p = 3.09e-60)`.
     pub fn describe_feature(&self, name: &str) -> String {
         let Some(feature) = self.features.feature(name) else {
             return name.to_owned();
         };
         let mut text = name.to_owned();
-        if let (Some(test), Some(effect), Some(threshold)) =
-            (feature.test, feature.effect_size, feature.threshold)
-        {
+        if let (Some(test), Some(kind), Some(effect), Some(threshold)) = (
+            feature.test,
+            feature.effect_kind,
+            feature.effect_size,
+            feature.threshold,
+        ) {
             text.push_str(&format!(
-                " ({} effect {effect:.3} ≥ {threshold}",
-                test.as_str()
+                " ({}: {} {effect:.3} ≥ {threshold}",
+                test.as_str(),
+                kind.as_str()
             ));
             if let Some(p) = feature.adjusted_p_value {
                 text.push_str(&format!(", adjusted p = {p:.2e}"));

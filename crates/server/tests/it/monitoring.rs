@@ -36,10 +36,10 @@ thresholds = { roc_auc = 0.75 }
 window = 500
 "#;
 
-async fn deployed_rainfall(app: &TestApp) {
+async fn deployed_rainfall(app: &TestApp, policy: &str) {
     let request = Request::put("/api/v1/models/rain/policy")
         .header("content-type", "application/toml")
-        .body(Body::from(POLICY))
+        .body(Body::from(policy.to_owned()))
         .expect("request");
     let (status, body) = app.send(request).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "no model yet: {body}");
@@ -52,7 +52,7 @@ async fn deployed_rainfall(app: &TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let request = Request::put("/api/v1/models/rain/policy")
         .header("content-type", "application/toml")
-        .body(Body::from(POLICY))
+        .body(Body::from(policy.to_owned()))
         .expect("request");
     let (status, body) = app.send(request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -118,7 +118,7 @@ fn rule_names(alerts: &[Value]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_from_day_12000_alerts_on_dew_point_and_labels_show_the_drop() {
     let app = test_app().await;
-    deployed_rainfall(&app).await;
+    deployed_rainfall(&app, POLICY).await;
     let days = rainfall();
 
     // Traffic drawn from the validation period's days, in a seeded random order, is in
@@ -238,7 +238,7 @@ async fn bad_labels_are_refused_whole_with_reasons() {
         )
         .await;
     error_message(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
-    deployed_rainfall(&app).await;
+    deployed_rainfall(&app, POLICY).await;
     let cases = [
         (json!([]), "no labels"),
         (json!([{"label": 1}]), "labels[0]: missing request_id"),
@@ -279,4 +279,26 @@ async fn bad_labels_are_refused_whole_with_reasons() {
     error_message(status, &body, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT");
     let (status, body) = app.get("/api/v1/models/rain/windows/999").await;
     error_message(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_time_based_window_closes_when_its_first_prediction_is_old_enough() {
+    let app = test_app().await;
+    let policy = "[monitoring]\nwindow = 1000\nwindow_seconds = 1\n";
+    deployed_rainfall(&app, policy).await;
+    let days = rainfall();
+    replay(&app, &days, 12000..12040).await;
+    let summary = app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(summary.windows, 0, "neither full nor old enough yet");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let summary = app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(summary.windows, 1, "{summary:?}");
+    let (_, windows) = app.get("/api/v1/models/rain/windows").await;
+    assert_eq!(windows["windows"][0]["n_predictions"], 40, "{windows}");
+    // 40 rows judge the features (the minimum sample is 30): dew point drifted already.
+    let drifted = windows["windows"][0]["drifted_features"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(drifted.contains(&json!("dew point")), "{drifted:?}");
 }
