@@ -9,7 +9,9 @@ use std::path::Path;
 use bytes::Bytes;
 
 use crate::csv_format::{parse_csv, read_csv, write_csv};
-use crate::parquet_format::{MAGIC, read_parquet, read_parquet_file, write_parquet};
+use crate::parquet_format::{
+    MAGIC, parquet_column_names, read_parquet, read_parquet_file, write_parquet,
+};
 use crate::{DatasetError, Frame};
 
 /// A file format for tabular data.
@@ -89,7 +91,37 @@ pub fn read_path(path: &Path) -> Result<Frame, DatasetError> {
     })?;
     match format {
         Format::Csv => read_csv(file),
-        Format::Parquet => read_parquet_file(file),
+        Format::Parquet => read_parquet_file(file, None),
+    }
+}
+
+/// The column names of the data set at `path`: from a Parquet file's footer without
+/// decoding any value; a CSV file is read whole.
+pub fn read_column_names(path: &Path) -> Result<Vec<String>, DatasetError> {
+    match Format::from_path(path) {
+        Some(Format::Parquet) => {
+            parquet_column_names(File::open(path).map_err(|source| DatasetError::File {
+                path: path.to_owned(),
+                source,
+            })?)
+        }
+        _ => Ok(read_path(path)?.names().map(str::to_owned).collect()),
+    }
+}
+
+/// Reads only the columns called `names` of the data set at `path` (each must exist),
+/// in the file's order. From Parquet only those columns are decoded, so a caller can
+/// walk a wide file a few columns at a time; a CSV file is read whole, then narrowed.
+pub fn read_path_columns(path: &Path, names: &[&str]) -> Result<Frame, DatasetError> {
+    match Format::from_path(path) {
+        Some(Format::Parquet) => {
+            let file = File::open(path).map_err(|source| DatasetError::File {
+                path: path.to_owned(),
+                source,
+            })?;
+            read_parquet_file(file, Some(names))
+        }
+        _ => read_path(path)?.select(names),
     }
 }
 

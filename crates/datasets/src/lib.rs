@@ -20,7 +20,7 @@ mod text;
 
 pub use csv_format::{read_csv, write_csv};
 pub use error::DatasetError;
-pub use format::{Format, read_bytes, read_path, write_path};
+pub use format::{Format, read_bytes, read_column_names, read_path, read_path_columns, write_path};
 pub use frame::{Column, ColumnValues, Frame};
 pub use parquet_format::{read_parquet, write_parquet};
 pub use text::TextValues;

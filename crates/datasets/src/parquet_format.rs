@@ -50,14 +50,15 @@ pub fn read_parquet(bytes: Bytes) -> Result<Frame, DatasetError> {
     if !bytes.starts_with(MAGIC) {
         return Err(DatasetError::NotParquet);
     }
-    read_chunks(bytes)
+    read_chunks(bytes, None)
 }
 
 /// Reads a Parquet file without loading it whole: column chunks are read as decoded.
-pub(crate) fn read_parquet_file(file: File) -> Result<Frame, DatasetError> {
+/// With `only`, just the columns of those names are decoded (each must exist).
+pub(crate) fn read_parquet_file(file: File, only: Option<&[&str]>) -> Result<Frame, DatasetError> {
     let mut magic = [0_u8; 4];
     match (&file).read_exact(&mut magic) {
-        Ok(()) if &magic == MAGIC => read_chunks(file),
+        Ok(()) if &magic == MAGIC => read_chunks(file, only),
         Ok(()) => Err(DatasetError::NotParquet),
         Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
             Err(DatasetError::NotParquet)
@@ -66,13 +67,30 @@ pub(crate) fn read_parquet_file(file: File) -> Result<Frame, DatasetError> {
     }
 }
 
+/// The names of a Parquet file's columns (pandas' row index left out), from its
+/// footer alone.
+pub(crate) fn parquet_column_names(file: File) -> Result<Vec<String>, DatasetError> {
+    let metadata =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(malformed)?;
+    Ok(metadata
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .filter(|name| !is_pandas_index(name))
+        .collect())
+}
+
 /// Decodes a Parquet file. The `parquet` and `arrow` crates assert, rather than return an
 /// error, on some corrupt input (a negative column offset in the footer, a data page that
 /// names a dictionary it lacks: one in every two hundred single-byte corruptions of the
 /// test file did so). Data sets come from users, so such a panic is caught here and
 /// reported as malformed data: nothing outlives it but the message.
-fn read_chunks<R: ChunkReader + 'static>(reader: R) -> Result<Frame, DatasetError> {
-    panic::catch_unwind(AssertUnwindSafe(|| decode(reader))).unwrap_or_else(|payload| {
+fn read_chunks<R: ChunkReader + 'static>(
+    reader: R,
+    only: Option<&[&str]>,
+) -> Result<Frame, DatasetError> {
+    panic::catch_unwind(AssertUnwindSafe(|| decode(reader, only))).unwrap_or_else(|payload| {
         let detail = payload
             .downcast_ref::<&str>()
             .map(|message| (*message).to_owned())
@@ -82,7 +100,10 @@ fn read_chunks<R: ChunkReader + 'static>(reader: R) -> Result<Frame, DatasetErro
     })
 }
 
-fn decode<R: ChunkReader + 'static>(reader: R) -> Result<Frame, DatasetError> {
+fn decode<R: ChunkReader + 'static>(
+    reader: R,
+    only: Option<&[&str]>,
+) -> Result<Frame, DatasetError> {
     let metadata =
         ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()).map_err(malformed)?;
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
@@ -94,7 +115,8 @@ fn decode<R: ChunkReader + 'static>(reader: R) -> Result<Frame, DatasetError> {
     let mut kept = Vec::new();
     let mut columns = Vec::new();
     for (index, field) in builder.schema().fields().iter().enumerate() {
-        if is_pandas_index(field.name()) {
+        let unwanted = only.is_some_and(|names| !names.contains(&field.name().as_str()));
+        if is_pandas_index(field.name()) || unwanted {
             continue;
         }
         let values = ColumnBuilder::new(field.data_type(), reserved_rows).ok_or_else(|| {
@@ -105,6 +127,16 @@ fn decode<R: ChunkReader + 'static>(reader: R) -> Result<Frame, DatasetError> {
         })?;
         kept.push(index);
         columns.push((field.name().clone(), values));
+    }
+    if let Some(names) = only {
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|name| !columns.iter().any(|(found, _)| found == *name))
+            .map(|name| (*name).to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Err(DatasetError::MissingColumns { names: missing });
+        }
     }
     if columns.is_empty() {
         return Err(DatasetError::NoColumns);

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bascule_datasets::{ColumnValues, Frame, TextValues};
+use bascule_datasets::{ColumnValues, Format, Frame, TextValues};
 use bascule_monitor::{
     CategoricalSample, DriftConfig, DriftReport, FeatureDrift, NumericSample, Sample, Verdict,
     finish_report, measure_feature,
@@ -74,12 +74,89 @@ pub async fn run(args: DriftArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Two Parquet files are walked a few columns at a time (only those columns decoded,
+/// measured, then dropped), so memory holds a handful of columns rather than both files;
+/// CSV files are read whole.
 fn compute(args: &DriftArgs, config: &DriftConfig) -> anyhow::Result<DriftReport> {
-    let reference = read(&args.reference, "reference")?;
-    let current = read(&args.current, "current")?;
-    let pairs = pair_columns(reference, current, &args.columns)?;
-    let features = measure_all(pairs, config);
+    let is_parquet = |path: &Path| Format::from_path(path) == Some(Format::Parquet);
+    let bar = progress_bar();
+    if !(is_parquet(&args.reference) && is_parquet(&args.current)) {
+        let reference = read(&args.reference, "reference")?;
+        let current = read(&args.current, "current")?;
+        let pairs = pair_columns(reference, current, &args.columns)?;
+        bar.set_length(pairs.len() as u64);
+        let features = measure_all(pairs, config, &bar);
+        bar.finish_and_clear();
+        return Ok(finish_report(features, config)?);
+    }
+    let names_of = |path: &Path, side: &str| {
+        bascule_datasets::read_column_names(path)
+            .with_context(|| format!("cannot read the {side} data set {}", path.display()))
+    };
+    let reference_names = names_of(&args.reference, "reference")?;
+    let current_names = names_of(&args.current, "current")?;
+    let mut selected: Vec<String> = reference_names.clone();
+    selected.extend(
+        current_names
+            .iter()
+            .filter(|name| !reference_names.contains(name))
+            .cloned(),
+    );
+    if !args.columns.is_empty() {
+        check_known(&args.columns, &selected)?;
+        selected = args.columns.clone();
+    }
+    bar.set_length(selected.len() as u64);
+    let mut features = Vec::with_capacity(selected.len());
+    for group in selected.chunks(2 * workers(selected.len())) {
+        let read_group = |path: &Path, names: &[String], side: &str| -> anyhow::Result<Frame> {
+            let wanted: Vec<&str> = group
+                .iter()
+                .filter(|name| names.contains(name))
+                .map(String::as_str)
+                .collect();
+            if wanted.is_empty() {
+                return Ok(Frame::default());
+            }
+            bascule_datasets::read_path_columns(path, &wanted)
+                .with_context(|| format!("cannot read the {side} data set {}", path.display()))
+        };
+        let reference = read_group(&args.reference, &reference_names, "reference")?;
+        let current = read_group(&args.current, &current_names, "current")?;
+        let pairs = pair_columns(reference, current, group)?;
+        features.extend(measure_all(pairs, config, &bar));
+    }
+    bar.finish_and_clear();
     Ok(finish_report(features, config)?)
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("measuring drift [{bar:30}] {pos}/{len} columns {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn workers(n_columns: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(n_columns.max(1))
+}
+
+/// Fails naming every wanted column that is in neither data set.
+fn check_known(wanted: &[String], known: &[String]) -> anyhow::Result<()> {
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|name| !known.contains(name))
+        .map(|name| format!("'{name}'"))
+        .collect();
+    if !unknown.is_empty() {
+        bail!("no column called {} in either data set", unknown.join(", "));
+    }
+    Ok(())
 }
 
 fn read(path: &Path, side: &str) -> anyhow::Result<Frame> {
@@ -127,48 +204,30 @@ fn pair_columns(
     if wanted.is_empty() {
         return Ok(pairs);
     }
+    let known: Vec<String> = pairs.iter().map(|pair| pair.0.clone()).collect();
+    check_known(wanted, &known)?;
     let mut by_name: BTreeMap<String, ColumnPair> = pairs
         .into_iter()
         .map(|pair| (pair.0.clone(), pair))
         .collect();
-    let unknown: Vec<&str> = wanted
-        .iter()
-        .filter(|name| !by_name.contains_key(name.as_str()))
-        .map(String::as_str)
-        .collect();
-    if !unknown.is_empty() {
-        bail!(
-            "no column called {} in either data set",
-            unknown
-                .iter()
-                .map(|name| format!("'{name}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
     Ok(wanted
         .iter()
         .filter_map(|name| by_name.remove(name))
         .collect())
 }
 
-/// Measures every column on all cores: each worker takes the next column, turns both
+/// Measures the columns on all cores: each worker takes the next column, turns both
 /// sides into samples (sorting numeric values in place) and measures it.
-fn measure_all(pairs: Vec<ColumnPair>, config: &DriftConfig) -> Vec<FeatureDrift> {
+fn measure_all(
+    pairs: Vec<ColumnPair>,
+    config: &DriftConfig,
+    bar: &ProgressBar,
+) -> Vec<FeatureDrift> {
     let n_columns = pairs.len();
-    let bar = ProgressBar::new(n_columns as u64);
-    bar.set_style(
-        ProgressStyle::with_template("measuring drift [{bar:30}] {pos}/{len} columns {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
     let queue = Mutex::new(pairs.into_iter().enumerate().collect::<VecDeque<_>>());
     let results = Mutex::new(Vec::with_capacity(n_columns));
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(n_columns.max(1));
     std::thread::scope(|scope| {
-        for _ in 0..workers {
+        for _ in 0..workers(n_columns) {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().map(|mut queue| queue.pop_front());
@@ -187,7 +246,6 @@ fn measure_all(pairs: Vec<ColumnPair>, config: &DriftConfig) -> Vec<FeatureDrift
             });
         }
     });
-    bar.finish_and_clear();
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, feature)| feature).collect()

@@ -70,6 +70,34 @@ fn rainfall_drift_from_row_12000_names_dew_point() {
         assert!(!page.contains(fetch), "the page fetches {fetch}");
     }
 
+    // The same files as Parquet are walked a few columns at a time: the same report.
+    let (reference_parquet, current_parquet) = (
+        dir.path().join("ref.parquet"),
+        dir.path().join("cur.parquet"),
+    );
+    for (csv, parquet) in [
+        (&reference, &reference_parquet),
+        (&current, &current_parquet),
+    ] {
+        let frame = bascule_datasets::read_path(csv).unwrap();
+        bascule_datasets::write_path(&frame, parquet).unwrap();
+    }
+    let parquet_json = dir.path().join("parquet.json");
+    ok(bascule()
+        .args([
+            "drift",
+            "--reference",
+            path(&reference_parquet),
+            "--current",
+        ])
+        .arg(&current_parquet)
+        .args(["--json", path(&parquet_json)])
+        .output()
+        .unwrap());
+    let from_parquet: Value =
+        serde_json::from_slice(&std::fs::read(&parquet_json).unwrap()).unwrap();
+    assert_eq!(from_parquet["features"], report["features"]);
+
     // Undrifted halves of the stable period: nothing is flagged, and exit is still 0.
     let (early, late) = (dir.path().join("early.csv"), dir.path().join("late.csv"));
     split_csv(&rainfall(), 0..6_000, &early);

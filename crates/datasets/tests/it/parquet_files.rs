@@ -62,3 +62,16 @@ fn bytes_read_as_the_same_frame_as_the_file() {
         read_path(&path).unwrap()
     );
 }
+
+#[test]
+fn chosen_columns_are_read_alone_and_missing_ones_named() {
+    let path = data_file("pyarrow_types.parquet");
+    let whole = read_path(&path).unwrap();
+    let names = bascule_datasets::read_column_names(&path).unwrap();
+    assert_eq!(names, whole.names().collect::<Vec<_>>());
+    let narrowed = bascule_datasets::read_path_columns(&path, &["float32", "int64"]).unwrap();
+    // File order, and the same values as a whole read.
+    assert_eq!(narrowed, whole.select(&["int64", "float32"]).unwrap());
+    let error = bascule_datasets::read_path_columns(&path, &["int64", "nope"]).unwrap_err();
+    assert!(matches!(error, DatasetError::MissingColumns { names } if names == ["nope"]));
+}
