@@ -8,8 +8,10 @@
 
 mod deployment;
 mod error;
+mod logged_model;
 mod model;
 mod ports;
+mod run_search;
 mod stage;
 mod tensor;
 mod tracking;
@@ -17,6 +19,10 @@ mod validation;
 
 pub use deployment::{Canary, Deployment, DeploymentChange, PredictionRecord, Role};
 pub use error::{Coded, Error, ErrorCode, Result};
+pub use logged_model::{
+    ArtifactEntry, Dataset, DatasetInput, LoggedModel, LoggedModelStatus, ModelLink,
+    NewLoggedModel, RunIo,
+};
 pub use model::{
     ArtifactFile, Evidence, LifecycleEvent, Lineage, ModelFormat, ModelVersion, ModelVersionStatus,
     NewModelVersion, RegisteredModel, Transition,
@@ -24,6 +30,7 @@ pub use model::{
 pub use ports::{
     ArtifactStore, BlobRef, ByteStream, EngineError, InferenceEngine, LoadedModel, MetadataStore,
 };
+pub use run_search::{Comparator, RunSearch, SearchClause, SearchEntity, SearchOrder, SearchValue};
 pub use stage::{IllegalTransition, Stage};
 pub use tensor::{DataType, Signature, Tensor, TensorData, TensorSpec};
 pub use tracking::{
