@@ -11,11 +11,13 @@ mod engines;
 mod error;
 pub mod gate;
 pub mod jobs;
+mod mlflow;
 mod plans;
 mod registry;
 pub mod serving;
 
 pub use engines::{ENGINE_TAG, Engines};
 pub use error::{EXPORT_HINT, LifecycleError};
+pub use mlflow::{MlflowVersionRequest, artifact_tree_path};
 pub use plans::PlanCache;
 pub use registry::{RegisterRequest, Registry, Upload, UploadedFile};
