@@ -3,7 +3,7 @@
 mod deployments;
 mod models;
 mod validation;
-mod versions;
+pub(crate) mod versions;
 
 use axum::Router;
 use axum::routing::{get, post, put};
