@@ -20,6 +20,13 @@ if [[ -f "$stamp" ]]; then
 fi
 
 mkdir -p "$cache"
+# One creator at a time (tests run in parallel); the others wait, then find it made.
+exec 9>"$cache/mlflow-venv.lock"
+flock 9
+if [[ -f "$stamp" ]]; then
+    echo "$venv/bin/python"
+    exit 0
+fi
 # Build in a fresh directory and move it into place only when complete, so an interrupted
 # install is never mistaken for a good one.
 rm -rf "$venv.partial"
