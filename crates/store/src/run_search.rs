@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use bascule_core::{
     Comparator, Error, Run, RunSearch, SearchClause, SearchEntity, SearchOrder, SearchValue,
+    ViewType,
 };
 use sqlx::any::AnyArguments;
 use sqlx::{Arguments, Row};
@@ -14,7 +15,6 @@ use sqlx::{Arguments, Row};
 use crate::SqlMetadataStore;
 use crate::batch::ROWS_PER_STATEMENT;
 use crate::error::Result;
-use crate::experiments::view_condition;
 use crate::runs::{Select, load};
 
 /// Builds the query: joins, conditions and their arguments, numbered as they are added.
@@ -292,9 +292,14 @@ pub(crate) async fn search(
     query
         .conditions
         .push(format!("r.experiment_id IN ({})", experiments.join(", ")));
-    query
-        .conditions
-        .push(format!("r.{}", view_condition(search.view)));
+    query.conditions.push(
+        match search.view {
+            ViewType::ActiveOnly => "r.lifecycle_stage = 'active'",
+            ViewType::DeletedOnly => "r.lifecycle_stage = 'deleted'",
+            ViewType::All => "1 = 1",
+        }
+        .to_owned(),
+    );
     for (index, clause) in search.clauses.iter().enumerate() {
         query.add_clause(index, clause)?;
     }

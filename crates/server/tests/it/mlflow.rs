@@ -589,6 +589,11 @@ async fn search_filters_orders_and_pages() {
     deleted["run_view_type"] = json!("DELETED_ONLY");
     let (_, body) = post(&app, "runs/search", deleted).await;
     assert_eq!(names(&body), ["Run-0"]);
+    let mut all = search("", &["attributes.run_name"], 100, None);
+    all["run_view_type"] = json!("ALL");
+    let (status, body) = post(&app, "runs/search", all).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(names(&body).len(), 5);
 }
 
 /// An MLmodel with the ONNX flavor, as `mlflow.onnx.log_model` writes it.
