@@ -8,9 +8,11 @@
 
 mod deployment;
 mod error;
+mod logged_model;
 mod model;
 mod monitoring;
 mod ports;
+mod run_search;
 mod stage;
 mod tensor;
 mod tracking;
@@ -18,6 +20,10 @@ mod validation;
 
 pub use deployment::{Canary, Deployment, DeploymentChange, PredictionRecord, Role};
 pub use error::{Coded, Error, ErrorCode, Result};
+pub use logged_model::{
+    ArtifactEntry, Dataset, DatasetInput, LoggedModel, LoggedModelStatus, ModelLink,
+    NewLoggedModel, RunIo,
+};
 pub use model::{
     ArtifactFile, Evidence, LifecycleEvent, Lineage, ModelFormat, ModelVersion, ModelVersionStatus,
     NewModelVersion, RegisteredModel, Transition,
@@ -29,6 +35,7 @@ pub use monitoring::{
 pub use ports::{
     ArtifactStore, BlobRef, ByteStream, EngineError, InferenceEngine, LoadedModel, MetadataStore,
 };
+pub use run_search::{Comparator, RunSearch, SearchClause, SearchEntity, SearchOrder, SearchValue};
 pub use stage::{IllegalTransition, Stage};
 pub use tensor::{DataType, Signature, Tensor, TensorData, TensorSpec};
 pub use tracking::{

@@ -8,10 +8,11 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::{
-    Alert, AlertState, Coded, Deployment, DeploymentChange, ErrorCode, Experiment, Label,
-    LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedPrediction, Metric, Millis,
-    ModelVersion, NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat,
-    PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunUpdate, Signature,
+    Alert, AlertState, ArtifactEntry, Coded, DatasetInput, Deployment, DeploymentChange, ErrorCode,
+    Experiment, Label, LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedModel,
+    LoggedModelStatus, LoggedPrediction, Metric, Millis, ModelLink, ModelVersion, NewLoggedModel,
+    NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat, PredictionRecord,
+    RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate, Signature,
     StoredPolicy, StoredWindow, Tag, Tensor, Transition, ValidationRecord, ViewType,
 };
 
@@ -189,6 +190,46 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> Result<Vec<Alert>>;
     async fn get_alert(&self, id: i64) -> Result<Alert>;
+
+    // ---- the MLflow-compatible API: search, run inputs and outputs, logged models, ----
+    // ---- the artifact tree, registry edits ----------------------------------------------
+    /// One page of runs matching the search, and whether more follow.
+    async fn search_runs(&self, search: &RunSearch) -> Result<(Vec<Run>, bool)>;
+    /// Records data sets and models as inputs of an active run (a repeat is kept once).
+    async fn log_run_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelLink],
+    ) -> Result<()>;
+    async fn log_run_outputs(&self, run_id: &str, models: &[ModelLink]) -> Result<()>;
+    /// What each of the runs took in and gave out, in the order of `run_ids`.
+    async fn get_run_io(&self, run_ids: &[String]) -> Result<Vec<RunIo>>;
+    async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel>;
+    async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel>;
+    async fn set_logged_model_status(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel>;
+    async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()>;
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()>;
+    async fn set_logged_model_state(&self, model_id: &str, state: LifecycleState) -> Result<()>;
+    /// The active logged models of the experiments, newest first.
+    async fn list_logged_models(&self, experiment_ids: &[i64]) -> Result<Vec<LoggedModel>>;
+    /// Points a path of the artifact tree at a stored blob (replacing what it pointed at).
+    async fn put_artifact_entry(&self, entry: &ArtifactEntry) -> Result<()>;
+    async fn get_artifact_entry(&self, path: &str) -> Result<Option<ArtifactEntry>>;
+    /// Every file under `directory/`, by path.
+    async fn list_artifact_entries(&self, directory: &str) -> Result<Vec<ArtifactEntry>>;
+    async fn set_registered_model_description(&self, name: &str, description: &str) -> Result<()>;
+    async fn set_model_version_description(
+        &self,
+        name: &str,
+        version: i64,
+        description: &str,
+    ) -> Result<()>;
+    async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()>;
 }
 
 /// A stream of bytes, as uploads arrive and downloads leave.

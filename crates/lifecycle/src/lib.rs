@@ -11,6 +11,7 @@ mod engines;
 mod error;
 pub mod gate;
 pub mod jobs;
+mod mlflow;
 pub mod monitoring;
 mod plans;
 mod registry;
@@ -18,5 +19,6 @@ pub mod serving;
 
 pub use engines::{ENGINE_TAG, Engines};
 pub use error::{EXPORT_HINT, LifecycleError};
+pub use mlflow::{MlflowVersionRequest, artifact_tree_path};
 pub use plans::PlanCache;
 pub use registry::{RegisterRequest, Registry, Upload, UploadedFile};

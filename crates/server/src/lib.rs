@@ -1,6 +1,6 @@
 //! Bascule's HTTP layer: the native REST API under `/api/v1`, the Open Inference
-//! Protocol, MLflow's scoring protocol, Prometheus `/metrics` (and, as they land, the
-//! MLflow-compatible tracking API and the UI).
+//! Protocol, MLflow's scoring protocol, the MLflow-compatible tracking, registry and artifact API
+//! (`mlflow/`), Prometheus `/metrics` (and, as it lands, the UI).
 //!
 //! Handlers translate between wire types and the lifecycle services; they hold no business
 //! rules. `error.rs` is the one place where an error code becomes an HTTP status and a
@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod invocations;
 mod metrics;
+mod mlflow;
 mod oip;
 
 use std::future::Future;
@@ -71,6 +72,7 @@ pub fn app(state: AppState) -> Router {
                 .route_layer(tracked(metrics::Protocol::Mlflow))
                 .layer(body_limit),
         )
+        .merge(mlflow::routes())
         .route(
             "/metrics",
             get(metrics::render_metrics).layer(axum::Extension(http_metrics.clone())),

@@ -94,6 +94,11 @@ impl SqlMetadataStore {
         })
     }
 
+    /// Whether the database is SQLite (for the few statements the dialects spell apart).
+    pub(crate) fn is_sqlite(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
     pub(crate) async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -11,17 +11,21 @@
 //! in `bascule-lifecycle`), the bytes of artifacts (`bascule-artifacts`), input validation
 //! beyond what integrity needs, or any wire format.
 
+mod artifact_tree;
 mod batch;
 mod connect;
 mod deployments;
 mod error;
 mod experiments;
 mod lifecycle;
+mod logged_models;
 mod monitoring;
 mod port;
 mod predictions;
 mod registry;
 mod run_data;
+mod run_io;
+mod run_search;
 mod runs;
 mod validation;
 mod versions;

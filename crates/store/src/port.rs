@@ -2,17 +2,19 @@
 //! its area, and the store's errors become `bascule_core::Error` here (`?`).
 
 use bascule_core::{
-    Alert, AlertState, Deployment, DeploymentChange, Experiment, Label, LabelReceipt, LabelSummary,
-    LifecycleEvent, LifecycleState, LoggedPrediction, MetadataStore, Metric, Millis, ModelVersion,
-    NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat, PredictionRecord,
-    RegisteredModel, Result, Role, RuleOutcome, Run, RunUpdate, StoredPolicy, StoredWindow, Tag,
-    Transition, ValidationRecord, ViewType,
+    Alert, AlertState, ArtifactEntry, DatasetInput, Deployment, DeploymentChange, Experiment,
+    Label, LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedModel,
+    LoggedModelStatus, LoggedPrediction, MetadataStore, Metric, Millis, ModelLink, ModelVersion,
+    NewLoggedModel, NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat,
+    PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate,
+    StoredPolicy, StoredWindow, Tag, Transition, ValidationRecord, ViewType,
 };
 
 use crate::{
     SqlMetadataStore, deployments, experiments, lifecycle, monitoring, predictions, registry,
     run_data, runs, validation, versions,
 };
+use crate::{artifact_tree, logged_models, run_io, run_search};
 
 #[async_trait::async_trait]
 impl MetadataStore for SqlMetadataStore {
@@ -255,5 +257,72 @@ impl MetadataStore for SqlMetadataStore {
     }
     async fn get_alert(&self, id: i64) -> Result<Alert> {
         Ok(monitoring::get_alert(self, id).await?)
+    }
+
+    // ---- the MLflow-compatible API ----------------------------------------------------------
+    async fn search_runs(&self, search: &RunSearch) -> Result<(Vec<Run>, bool)> {
+        Ok(run_search::search(self, search).await?)
+    }
+    async fn log_run_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelLink],
+    ) -> Result<()> {
+        Ok(run_io::log_inputs(self, run_id, datasets, models).await?)
+    }
+    async fn log_run_outputs(&self, run_id: &str, models: &[ModelLink]) -> Result<()> {
+        Ok(run_io::log_outputs(self, run_id, models).await?)
+    }
+    async fn get_run_io(&self, run_ids: &[String]) -> Result<Vec<RunIo>> {
+        Ok(run_io::load(self, run_ids).await?)
+    }
+    async fn create_logged_model(&self, model: NewLoggedModel) -> Result<LoggedModel> {
+        Ok(logged_models::create(self, model).await?)
+    }
+    async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        Ok(logged_models::get(self, model_id).await?)
+    }
+    async fn set_logged_model_status(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        Ok(logged_models::set_status(self, model_id, status).await?)
+    }
+    async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
+        Ok(logged_models::set_tags(self, model_id, tags).await?)
+    }
+    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        Ok(logged_models::delete_tag(self, model_id, key).await?)
+    }
+    async fn set_logged_model_state(&self, model_id: &str, state: LifecycleState) -> Result<()> {
+        Ok(logged_models::set_state(self, model_id, state).await?)
+    }
+    async fn list_logged_models(&self, experiment_ids: &[i64]) -> Result<Vec<LoggedModel>> {
+        Ok(logged_models::list(self, experiment_ids).await?)
+    }
+    async fn put_artifact_entry(&self, entry: &ArtifactEntry) -> Result<()> {
+        Ok(artifact_tree::put(self, entry).await?)
+    }
+    async fn get_artifact_entry(&self, path: &str) -> Result<Option<ArtifactEntry>> {
+        Ok(artifact_tree::get(self, path).await?)
+    }
+    async fn list_artifact_entries(&self, directory: &str) -> Result<Vec<ArtifactEntry>> {
+        Ok(artifact_tree::list(self, directory).await?)
+    }
+    async fn set_registered_model_description(&self, name: &str, description: &str) -> Result<()> {
+        Ok(registry::set_description(self, name, description).await?)
+    }
+    async fn set_model_version_description(
+        &self,
+        name: &str,
+        version: i64,
+        description: &str,
+    ) -> Result<()> {
+        Ok(versions::set_description(self, name, version, description).await?)
+    }
+    async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()> {
+        Ok(versions::delete_tag(self, name, version, key).await?)
     }
 }

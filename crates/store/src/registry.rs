@@ -232,3 +232,22 @@ async fn load(connection: &mut AnyConnection, name: Option<&str>) -> Result<Vec<
     }
     Ok(models)
 }
+
+pub(crate) async fn set_description(
+    store: &SqlMetadataStore,
+    name: &str,
+    description: &str,
+) -> Result<()> {
+    let result = sqlx::query(
+        "UPDATE registered_models SET description = $1, last_updated_time = $2 WHERE name = $3",
+    )
+    .bind(description)
+    .bind(now_millis())
+    .bind(name)
+    .execute(&store.pool)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Err(Error::not_found("registered model", name).into());
+    }
+    Ok(())
+}

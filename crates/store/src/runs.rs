@@ -10,7 +10,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
 
 use crate::SqlMetadataStore;
-use crate::batch::{last_value_per_key, upsert_tags};
+use crate::batch::{last_value_per_key, placeholder_list, upsert_tags};
 use crate::error::{Result, parse_stored};
 use crate::experiments::view_condition;
 
@@ -18,9 +18,11 @@ use crate::experiments::view_condition;
 pub(crate) const RUN_NAME_TAG: &str = "mlflow.runName";
 
 /// Which runs a load selects.
-enum Select<'a> {
+pub(crate) enum Select<'a> {
     Id(&'a str),
     Experiment(i64, ViewType),
+    /// These runs (at most `batch::ROWS_PER_STATEMENT`), in any order.
+    Ids(&'a [String]),
 }
 
 impl Select<'_> {
@@ -30,6 +32,12 @@ impl Select<'_> {
             Select::Experiment(_, view) => {
                 format!("r.experiment_id = $1 AND {}", view_condition(*view))
             }
+            Select::Ids(run_ids) => {
+                format!(
+                    "r.run_uuid IN ({})",
+                    placeholder_list(run_ids.len().max(1), 0)
+                )
+            }
         }
     }
 
@@ -38,6 +46,10 @@ impl Select<'_> {
         match self {
             Select::Id(run_id) => arguments.add(*run_id),
             Select::Experiment(experiment_id, _) => arguments.add(*experiment_id),
+            Select::Ids([]) => arguments.add(""),
+            Select::Ids(run_ids) => run_ids
+                .iter()
+                .try_for_each(|run_id| arguments.add(run_id.as_str())),
         }
         .map_err(sqlx::Error::Encode)?;
         Ok(arguments)
@@ -235,7 +247,7 @@ async fn load_one(connection: &mut AnyConnection, run_id: &str) -> Result<Run> {
 
 /// Loads the selected runs, newest first, with their latest metrics, params and tags
 /// (each sorted by key).
-async fn load(connection: &mut AnyConnection, select: Select<'_>) -> Result<Vec<Run>> {
+pub(crate) async fn load(connection: &mut AnyConnection, select: Select<'_>) -> Result<Vec<Run>> {
     let condition = select.condition();
     let sql = format!(
         "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, \

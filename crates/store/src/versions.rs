@@ -332,3 +332,47 @@ fn version_from_row(row: &AnyRow) -> Result<ModelVersion> {
         aliases: Vec::new(),
     })
 }
+
+pub(crate) async fn set_description(
+    store: &SqlMetadataStore,
+    name: &str,
+    version: i64,
+    description: &str,
+) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    require_version(&mut tx, name, version).await?;
+    sqlx::query(
+        "UPDATE model_versions SET description = $1, last_updated_time = $2 \
+         WHERE name = $3 AND version = $4",
+    )
+    .bind(description)
+    .bind(crate::now_millis())
+    .bind(name)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_tag(
+    store: &SqlMetadataStore,
+    name: &str,
+    version: i64,
+    key: &str,
+) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    require_version(&mut tx, name, version).await?;
+    let result =
+        sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
+            .bind(name)
+            .bind(version)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    if result.rows_affected() == 0 {
+        return Err(Error::not_found("model version tag", key).into());
+    }
+    tx.commit().await?;
+    Ok(())
+}

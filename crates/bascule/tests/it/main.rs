@@ -4,6 +4,7 @@
 
 mod deployments;
 mod drift;
+mod mlflow_client;
 mod validate;
 
 use std::io::{BufRead, BufReader};
@@ -33,10 +34,16 @@ fn bascule() -> Command {
 }
 
 fn start_server() -> Server {
+    start_server_with(&[])
+}
+
+/// A server with extra environment variables (e.g. another metadata store).
+fn start_server_with(environment: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = bascule()
         .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
+        .envs(environment.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -4,7 +4,7 @@ mod deployments;
 mod models;
 mod monitoring;
 mod validation;
-mod versions;
+pub(crate) mod versions;
 
 use axum::Router;
 use axum::routing::{get, post, put};

@@ -303,7 +303,7 @@ pub async fn register_version(
 }
 
 /// Fails the stream once more than `limit` bytes have passed.
-fn limited<S>(
+pub(crate) fn limited<S>(
     stream: S,
     limit: u64,
 ) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send

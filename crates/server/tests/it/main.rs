@@ -5,6 +5,7 @@
 
 mod invocations;
 mod metrics;
+mod mlflow;
 mod monitoring;
 mod oip;
 mod registry;
