@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use bascule_lifecycle::feedback::{FeedbackConfig, RetrainConfig, WebhookConfig};
 use serde::Deserialize;
 
 /// The server's configuration file (TOML). Every key is optional.
@@ -24,7 +25,56 @@ struct FileConfig {
     route_refresh_ms: Option<u64>,
     monitor_interval_ms: Option<u64>,
     batching: Option<String>,
+    /// Webhooks and the retraining command: from this file only, never from the
+    /// environment or an API call.
+    #[serde(default)]
+    feedback: FeedbackFile,
 }
+
+/// `[feedback]` in the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackFile {
+    /// How often the feedback loop runs, in milliseconds (default 1000; 0: off).
+    interval_ms: Option<u64>,
+    export_rows: Option<usize>,
+    min_fresh_labels: Option<usize>,
+    #[serde(default)]
+    webhooks: Vec<WebhookFile>,
+    retrain: Option<RetrainFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFile {
+    name: String,
+    url: String,
+    secret: Option<String>,
+    #[serde(default)]
+    events: Vec<String>,
+    max_attempts: Option<u32>,
+    timeout_seconds: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetrainFile {
+    command: Vec<String>,
+    timeout_seconds: Option<f64>,
+    max_attempts: Option<u32>,
+    working_dir: Option<PathBuf>,
+}
+
+/// The events a webhook may subscribe to.
+pub const WEBHOOK_EVENTS: [&str; 7] = [
+    "feedback.opened",
+    "feedback.updated",
+    "feedback.resolved",
+    "retraining.finished",
+    "version.improved",
+    "candidate.rejected",
+    "deployment.rolled_back",
+];
 
 /// Flags given on the command line; they win over everything.
 #[derive(Debug, Default)]
@@ -62,6 +112,9 @@ pub struct Config {
     pub monitor_interval_ms: u64,
     /// Models served with adaptive batching: name → (max rows, max wait).
     pub batching: Vec<(String, usize, std::time::Duration)>,
+    /// How often the feedback loop runs; 0 turns it off on this replica.
+    pub feedback_interval_ms: u64,
+    pub feedback: FeedbackConfig,
 }
 
 /// The engines a configuration may name.
@@ -166,7 +219,11 @@ impl Config {
                  addresses only (127.0.0.1, ::1); put an authenticating proxy in front for remote access"
             );
         }
+        let feedback_interval_ms = file.feedback.interval_ms.unwrap_or(1_000);
+        let feedback = feedback_config(file.feedback, listen)?;
         Ok(Config {
+            feedback_interval_ms,
+            feedback,
             listen,
             data_dir,
             database_url,
@@ -182,6 +239,79 @@ impl Config {
             batching,
         })
     }
+}
+
+fn feedback_config(file: FeedbackFile, listen: SocketAddr) -> anyhow::Result<FeedbackConfig> {
+    let defaults = FeedbackConfig::default();
+    let seconds = |value: Option<f64>, default: f64, what: &str| {
+        let value = value.unwrap_or(default);
+        if !(value.is_finite() && value > 0.0) {
+            bail!("[feedback] {what}: give a positive number of seconds");
+        }
+        Ok(std::time::Duration::from_secs_f64(value))
+    };
+    let mut webhooks = Vec::new();
+    for hook in file.webhooks {
+        if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+            bail!(
+                "[[feedback.webhooks]] '{}': url '{}' must start with http:// or https://",
+                hook.name,
+                hook.url
+            );
+        }
+        if let Some(unknown) = hook
+            .events
+            .iter()
+            .find(|e| !WEBHOOK_EVENTS.contains(&e.as_str()))
+        {
+            bail!(
+                "[[feedback.webhooks]] '{}': unknown event '{unknown}' (known: {})",
+                hook.name,
+                WEBHOOK_EVENTS.join(", ")
+            );
+        }
+        if webhooks.iter().any(|h: &WebhookConfig| h.name == hook.name) {
+            bail!(
+                "[[feedback.webhooks]]: two webhooks are named '{}'",
+                hook.name
+            );
+        }
+        webhooks.push(WebhookConfig {
+            timeout: seconds(hook.timeout_seconds, 5.0, "timeout_seconds")?,
+            max_attempts: hook.max_attempts.unwrap_or(8).max(1),
+            name: hook.name,
+            url: hook.url,
+            secret: hook.secret,
+            events: hook.events,
+        });
+    }
+    let retrain = match file.retrain {
+        Some(retrain) => {
+            if retrain
+                .command
+                .first()
+                .is_none_or(|program| program.is_empty())
+            {
+                bail!(
+                    "[feedback.retrain] command: give the program and its arguments, e.g. [\"python\", \"train.py\"]"
+                );
+            }
+            Some(RetrainConfig {
+                timeout: seconds(retrain.timeout_seconds, 600.0, "retrain.timeout_seconds")?,
+                max_attempts: retrain.max_attempts.unwrap_or(2).max(1),
+                command: retrain.command,
+                working_dir: retrain.working_dir,
+            })
+        }
+        None => None,
+    };
+    Ok(FeedbackConfig {
+        webhooks,
+        retrain,
+        export_rows: file.export_rows.unwrap_or(defaults.export_rows).max(1),
+        min_fresh_labels: file.min_fresh_labels.unwrap_or(defaults.min_fresh_labels),
+        server_url: Some(format!("http://{listen}")),
+    })
 }
 
 /// `NAME=ROWS:WAIT_US[,NAME=ROWS:WAIT_US…]`, e.g. `mlp=32:500`.

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use bascule_artifacts::ObjectArtifactStore;
 use bascule_core::ArtifactStore;
+use bascule_lifecycle::feedback::FeedbackLoop;
 use bascule_lifecycle::serving::{BatchingConfig, Serving, ServingConfig};
 use bascule_lifecycle::{Engines, Registry};
 use bascule_runtime::{OrtConfig, OrtEngine, TractEngine};
@@ -13,8 +14,19 @@ use bascule_server::{AppState, ServerConfig};
 use bascule_store::SqlMetadataStore;
 
 use crate::config::Config;
+use crate::webhook::ReqwestTransport;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_with(config, shutdown_signal(), |_| {}).await
+}
+
+/// Runs the server until `shutdown` completes; `ready` is told the address once it
+/// listens (`bascule demo` drives its own server through it).
+pub async fn run_with(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -32,7 +44,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         .context("cannot open the artifact store")?,
     );
-    let registry = Registry::new(Arc::new(store), artifacts, engines(&config)?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let mut feedback = config.feedback.clone();
+    feedback.server_url = Some(format!("http://{address}"));
+    let registry =
+        Registry::new(Arc::new(store), artifacts, engines(&config)?).with_feedback_config(feedback);
     let serving_config = ServingConfig {
         log_predictions: config.prediction_log,
         batching: config
@@ -56,6 +77,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let monitor = (config.monitor_interval_ms > 0)
         .then(|| registry.watch(std::time::Duration::from_millis(config.monitor_interval_ms)));
+    let feedback_loop = if config.feedback_interval_ms > 0 {
+        let transport =
+            Arc::new(ReqwestTransport::new().context("cannot build the webhook client")?);
+        let feedback_loop = FeedbackLoop::new(registry.clone(), serving.clone(), transport);
+        let handle = feedback_loop.run(std::time::Duration::from_millis(
+            config.feedback_interval_ms,
+        ));
+        Some((feedback_loop, handle))
+    } else {
+        None
+    };
     let state = AppState {
         registry,
         config: ServerConfig {
@@ -64,12 +96,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
         serving: serving.clone(),
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let address = listener
-        .local_addr()
-        .context("cannot read the listening address")?;
     tracing::info!(
         listen = %address,
         data_dir = %config.data_dir.display(),
@@ -77,12 +103,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "bascule server ready"
     );
     println!("bascule server listening on http://{address}");
-    bascule_server::serve(listener, bascule_server::app(state), shutdown_signal())
+    ready(address);
+    bascule_server::serve(listener, bascule_server::app(state), shutdown)
         .await
         .context("server failed")?;
     // In-flight requests have drained: store what the prediction log still holds.
     if let Some(monitor) = monitor {
         monitor.abort();
+    }
+    if let Some((feedback_loop, handle)) = feedback_loop {
+        handle.abort();
+        // What it held (a delivery, a retraining run) is due again for the next start.
+        feedback_loop.release().await;
     }
     let log = serving.shutdown().await;
     tracing::info!(

@@ -8,6 +8,7 @@
 
 mod deployment;
 mod error;
+mod feedback;
 mod logged_model;
 mod model;
 mod monitoring;
@@ -20,6 +21,10 @@ mod validation;
 
 pub use deployment::{Canary, Deployment, DeploymentChange, PredictionRecord, Role};
 pub use error::{Coded, Error, ErrorCode, Result};
+pub use feedback::{
+    FeedbackExport, FeedbackItem, FeedbackNote, FeedbackState, FeedbackUpdate, NewFeedback,
+    NewTask, Task, TaskKind, TaskOutcome, TaskState,
+};
 pub use logged_model::{
     ArtifactEntry, Dataset, DatasetInput, LoggedModel, LoggedModelStatus, ModelLink,
     NewLoggedModel, RunIo,

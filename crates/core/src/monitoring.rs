@@ -178,4 +178,7 @@ pub struct Alert {
     pub opened_time: Millis,
     pub updated_time: Millis,
     pub resolved_time: Option<Millis>,
+    /// The feedback item the alert opened or extended.
+    #[serde(default)]
+    pub feedback_id: Option<i64>,
 }

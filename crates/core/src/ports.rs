@@ -9,11 +9,13 @@ use futures::Stream;
 
 use crate::{
     Alert, AlertState, ArtifactEntry, Coded, DatasetInput, Deployment, DeploymentChange, ErrorCode,
-    Experiment, Label, LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedModel,
-    LoggedModelStatus, LoggedPrediction, Metric, Millis, ModelLink, ModelVersion, NewLoggedModel,
-    NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat, PredictionRecord,
-    RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate, Signature,
-    StoredPolicy, StoredWindow, Tag, Tensor, Transition, ValidationRecord, ViewType,
+    Experiment, FeedbackExport, FeedbackItem, FeedbackNote, FeedbackState, FeedbackUpdate, Label,
+    LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedModel, LoggedModelStatus,
+    LoggedPrediction, Metric, Millis, ModelLink, ModelVersion, NewFeedback, NewLoggedModel,
+    NewModelVersion, NewRun, NewTask, NewValidationRecord, NewWindow, Param, PolicyFormat,
+    PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate,
+    Signature, StoredPolicy, StoredWindow, Tag, Task, TaskKind, TaskOutcome, Tensor, Transition,
+    ValidationRecord, ViewType,
 };
 
 /// The metadata store: experiments, runs, the registry and the lifecycle event log.
@@ -190,6 +192,54 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> Result<Vec<Alert>>;
     async fn get_alert(&self, id: i64) -> Result<Alert>;
+
+    // ---- feedback: items, their history, the outbox of tasks --------------------------
+    /// Open alerts that no feedback item holds yet, oldest first.
+    async fn unassigned_alerts(&self, limit: i64) -> Result<Vec<Alert>>;
+    /// Opens a feedback item for a version or, when one is active, extends it with the
+    /// alerts; the alerts are attached to it in the same transaction. Returns the item and
+    /// whether it is new.
+    async fn open_feedback(&self, feedback: NewFeedback) -> Result<(FeedbackItem, bool)>;
+    async fn get_feedback(&self, id: i64) -> Result<FeedbackItem>;
+    /// Feedback items, newest first, of one model and in one state when given.
+    async fn list_feedback(
+        &self,
+        name: Option<&str>,
+        state: Option<FeedbackState>,
+        limit: i64,
+    ) -> Result<Vec<FeedbackItem>>;
+    async fn set_feedback_export(&self, id: i64, export: &FeedbackExport) -> Result<()>;
+    /// Applies an update if the item is in one of `update.from` (`FAILED_PRECONDITION`
+    /// naming its state otherwise).
+    async fn update_feedback(&self, id: i64, update: FeedbackUpdate) -> Result<FeedbackItem>;
+    async fn add_feedback_note(
+        &self,
+        feedback_id: i64,
+        kind: &str,
+        actor: &str,
+        message: &str,
+    ) -> Result<FeedbackNote>;
+    async fn list_feedback_notes(&self, feedback_id: i64) -> Result<Vec<FeedbackNote>>;
+    /// Adds tasks to the outbox, due now.
+    async fn enqueue_tasks(&self, tasks: &[NewTask]) -> Result<Vec<Task>>;
+    /// Claims the oldest due task of a kind (pending and due, or running with a lapsed
+    /// lease): it becomes running until `now + lease_ms`, one attempt more.
+    async fn claim_task(&self, kind: TaskKind, now: Millis, lease_ms: i64) -> Result<Option<Task>>;
+    async fn finish_task(&self, id: i64, outcome: &TaskOutcome) -> Result<Task>;
+    async fn get_task(&self, id: i64) -> Result<Task>;
+    /// Tasks, newest first, of one feedback item when given.
+    async fn list_tasks(&self, feedback_id: Option<i64>, limit: i64) -> Result<Vec<Task>>;
+    /// The newest `limit` logged predictions of a model served live or as a canary, with
+    /// ids above `after`, oldest first; of one version when given; labelled ones only
+    /// when asked.
+    async fn recent_predictions(
+        &self,
+        name: &str,
+        version: Option<i64>,
+        after: i64,
+        labelled_only: bool,
+        limit: i64,
+    ) -> Result<Vec<LoggedPrediction>>;
 
     // ---- the MLflow-compatible API: search, run inputs and outputs, logged models, ----
     // ---- the artifact tree, registry edits ----------------------------------------------

@@ -28,6 +28,18 @@ pub enum LifecycleError {
     Gate(#[from] crate::gate::GateError),
     #[error("background task failed: {0}")]
     Task(String),
+    /// A deployment change made by the lifecycle itself (the promotion policy) failed.
+    #[error(transparent)]
+    Serving(Box<crate::serving::ServingError>),
+}
+
+impl From<crate::serving::ServingError> for LifecycleError {
+    fn from(error: crate::serving::ServingError) -> Self {
+        match error {
+            crate::serving::ServingError::Lifecycle(error) => error,
+            other => LifecycleError::Serving(Box::new(other)),
+        }
+    }
 }
 
 impl Coded for LifecycleError {
@@ -42,6 +54,7 @@ impl Coded for LifecycleError {
             }
             LifecycleError::Gate(e) => e.code(),
             LifecycleError::Task(_) => ErrorCode::Internal,
+            LifecycleError::Serving(e) => e.code(),
         }
     }
 }

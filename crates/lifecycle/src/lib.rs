@@ -9,6 +9,7 @@
 
 mod engines;
 mod error;
+pub mod feedback;
 pub mod gate;
 pub mod jobs;
 mod mlflow;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use crate::engines::{ENGINE_TAG, Engines};
 use crate::error::{EXPORT_HINT, LifecycleError};
+use crate::feedback::FeedbackConfig;
 use crate::jobs::Jobs;
 use crate::monitoring::MonitorState;
 use crate::plans::PlanCache;
@@ -59,6 +60,7 @@ pub struct Registry {
     plans: Arc<PlanCache>,
     jobs: Arc<Jobs>,
     monitoring: Arc<MonitorState>,
+    feedback: Arc<FeedbackConfig>,
 }
 
 impl Registry {
@@ -74,7 +76,18 @@ impl Registry {
             plans: Arc::new(PlanCache::default()),
             jobs: Arc::new(Jobs::default()),
             monitoring: Arc::new(MonitorState::default()),
+            feedback: Arc::new(FeedbackConfig::default()),
         }
+    }
+
+    /// The feedback loop's configuration (webhooks, the retraining command).
+    pub fn with_feedback_config(mut self, config: FeedbackConfig) -> Self {
+        self.feedback = Arc::new(config);
+        self
+    }
+
+    pub fn feedback_config(&self) -> &FeedbackConfig {
+        &self.feedback
     }
 
     pub fn store(&self) -> &Arc<dyn MetadataStore> {

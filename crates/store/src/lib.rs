@@ -17,6 +17,7 @@ mod connect;
 mod deployments;
 mod error;
 mod experiments;
+mod feedback;
 mod lifecycle;
 mod logged_models;
 mod monitoring;

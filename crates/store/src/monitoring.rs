@@ -123,7 +123,7 @@ pub(crate) async fn label_summary(store: &SqlMetadataStore, name: &str) -> Resul
     })
 }
 
-const LOGGED_COLUMNS: &str = "p.id, p.request_id, p.name, p.version, p.role, p.prediction_time, \
+pub(crate) const LOGGED_COLUMNS: &str = "p.id, p.request_id, p.name, p.version, p.role, p.prediction_time, \
                               p.latency_micros, p.inputs, p.outputs, p.error, \
                               p.agrees_with_live, l.label";
 
@@ -176,7 +176,7 @@ pub(crate) async fn window_predictions(
     rows.iter().map(logged_from_row).collect()
 }
 
-fn logged_from_row(row: &AnyRow) -> Result<LoggedPrediction> {
+pub(crate) fn logged_from_row(row: &AnyRow) -> Result<LoggedPrediction> {
     Ok(LoggedPrediction {
         id: row.try_get(0)?,
         record: record_from_row(row, 1)?,
@@ -346,9 +346,9 @@ fn window_from_row(row: &AnyRow) -> Result<StoredWindow> {
     })
 }
 
-const ALERT_COLUMNS: &str = "id, name, version, rule, severity, state, message, value, \
+pub(crate) const ALERT_COLUMNS: &str = "id, name, version, rule, severity, state, message, value, \
                              threshold, window_id, last_window_id, opened_time, updated_time, \
-                             resolved_time";
+                             resolved_time, feedback_id";
 
 /// Applies one window's rule outcomes in one transaction: a firing rule opens an alert, or
 /// extends the open one (deduplicated while the condition holds); a rule that no longer
@@ -414,13 +414,13 @@ pub(crate) async fn apply_rule_outcomes(
     Ok(changed)
 }
 
-/// Alerts, newest first, of one model and in one state when given.
-pub(crate) async fn list_alerts(
-    store: &SqlMetadataStore,
-    name: Option<&str>,
-    state: Option<AlertState>,
+/// The arguments and condition of a newest-first listing (`LIMIT $1`) of one model and in
+/// one state when given (alerts, feedback items).
+pub(crate) fn newest_first<'q>(
     limit: i64,
-) -> Result<Vec<Alert>> {
+    name: Option<&'q str>,
+    state: Option<&'q str>,
+) -> Result<(AnyArguments<'q>, String)> {
     let mut arguments = AnyArguments::default();
     arguments.add(limit.max(0)).map_err(sqlx::Error::Encode)?;
     let mut conditions = vec!["TRUE".to_owned()];
@@ -429,13 +429,22 @@ pub(crate) async fn list_alerts(
         conditions.push(format!("name = ${}", arguments.len()));
     }
     if let Some(state) = state {
-        arguments.add(state.as_str()).map_err(sqlx::Error::Encode)?;
+        arguments.add(state).map_err(sqlx::Error::Encode)?;
         conditions.push(format!("state = ${}", arguments.len()));
     }
-    let sql = format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts WHERE {} ORDER BY id DESC LIMIT $1",
-        conditions.join(" AND ")
-    );
+    Ok((arguments, conditions.join(" AND ")))
+}
+
+/// Alerts, newest first, of one model and in one state when given.
+pub(crate) async fn list_alerts(
+    store: &SqlMetadataStore,
+    name: Option<&str>,
+    state: Option<AlertState>,
+    limit: i64,
+) -> Result<Vec<Alert>> {
+    let (arguments, condition) = newest_first(limit, name, state.map(AlertState::as_str))?;
+    let sql =
+        format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE {condition} ORDER BY id DESC LIMIT $1");
     let rows = sqlx::query_with(&sql, arguments)
         .fetch_all(&store.pool)
         .await?;
@@ -454,7 +463,7 @@ pub(crate) async fn get_alert(store: &SqlMetadataStore, id: i64) -> Result<Alert
     }
 }
 
-fn alert_from_row(row: &AnyRow) -> Result<Alert> {
+pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
     let severity: String = row.try_get(4)?;
     let state: String = row.try_get(5)?;
     Ok(Alert {
@@ -472,5 +481,6 @@ fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         opened_time: row.try_get(11)?,
         updated_time: row.try_get(12)?,
         resolved_time: row.try_get(13)?,
+        feedback_id: row.try_get(14)?,
     })
 }

@@ -3,16 +3,18 @@
 
 use bascule_core::{
     Alert, AlertState, ArtifactEntry, DatasetInput, Deployment, DeploymentChange, Experiment,
-    Label, LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedModel,
-    LoggedModelStatus, LoggedPrediction, MetadataStore, Metric, Millis, ModelLink, ModelVersion,
-    NewLoggedModel, NewModelVersion, NewRun, NewValidationRecord, NewWindow, Param, PolicyFormat,
+    FeedbackExport, FeedbackItem, FeedbackNote, FeedbackState, FeedbackUpdate, Label, LabelReceipt,
+    LabelSummary, LifecycleEvent, LifecycleState, LoggedModel, LoggedModelStatus, LoggedPrediction,
+    MetadataStore, Metric, Millis, ModelLink, ModelVersion, NewFeedback, NewLoggedModel,
+    NewModelVersion, NewRun, NewTask, NewValidationRecord, NewWindow, Param, PolicyFormat,
     PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate,
-    StoredPolicy, StoredWindow, Tag, Transition, ValidationRecord, ViewType,
+    StoredPolicy, StoredWindow, Tag, Task, TaskKind, TaskOutcome, Transition, ValidationRecord,
+    ViewType,
 };
 
 use crate::{
-    SqlMetadataStore, deployments, experiments, lifecycle, monitoring, predictions, registry,
-    run_data, runs, validation, versions,
+    SqlMetadataStore, deployments, experiments, feedback, lifecycle, monitoring, predictions,
+    registry, run_data, runs, validation, versions,
 };
 use crate::{artifact_tree, logged_models, run_io, run_search};
 
@@ -257,6 +259,68 @@ impl MetadataStore for SqlMetadataStore {
     }
     async fn get_alert(&self, id: i64) -> Result<Alert> {
         Ok(monitoring::get_alert(self, id).await?)
+    }
+
+    // ---- feedback -----------------------------------------------------------------------
+    async fn unassigned_alerts(&self, limit: i64) -> Result<Vec<Alert>> {
+        Ok(feedback::unassigned_alerts(self, limit).await?)
+    }
+    async fn open_feedback(&self, item: NewFeedback) -> Result<(FeedbackItem, bool)> {
+        Ok(feedback::open_feedback(self, item).await?)
+    }
+    async fn get_feedback(&self, id: i64) -> Result<FeedbackItem> {
+        Ok(feedback::get_feedback(self, id).await?)
+    }
+    async fn list_feedback(
+        &self,
+        name: Option<&str>,
+        state: Option<FeedbackState>,
+        limit: i64,
+    ) -> Result<Vec<FeedbackItem>> {
+        Ok(feedback::list_feedback(self, name, state, limit).await?)
+    }
+    async fn set_feedback_export(&self, id: i64, export: &FeedbackExport) -> Result<()> {
+        Ok(feedback::set_feedback_export(self, id, export).await?)
+    }
+    async fn update_feedback(&self, id: i64, update: FeedbackUpdate) -> Result<FeedbackItem> {
+        Ok(feedback::update_feedback(self, id, update).await?)
+    }
+    async fn add_feedback_note(
+        &self,
+        feedback_id: i64,
+        kind: &str,
+        actor: &str,
+        message: &str,
+    ) -> Result<FeedbackNote> {
+        Ok(feedback::add_feedback_note(self, feedback_id, kind, actor, message).await?)
+    }
+    async fn list_feedback_notes(&self, feedback_id: i64) -> Result<Vec<FeedbackNote>> {
+        Ok(feedback::list_feedback_notes(self, feedback_id).await?)
+    }
+    async fn enqueue_tasks(&self, tasks: &[NewTask]) -> Result<Vec<Task>> {
+        Ok(feedback::enqueue_tasks(self, tasks).await?)
+    }
+    async fn claim_task(&self, kind: TaskKind, now: Millis, lease_ms: i64) -> Result<Option<Task>> {
+        Ok(feedback::claim_task(self, kind, now, lease_ms).await?)
+    }
+    async fn finish_task(&self, id: i64, outcome: &TaskOutcome) -> Result<Task> {
+        Ok(feedback::finish_task(self, id, outcome).await?)
+    }
+    async fn get_task(&self, id: i64) -> Result<Task> {
+        Ok(feedback::get_task(self, id).await?)
+    }
+    async fn list_tasks(&self, feedback_id: Option<i64>, limit: i64) -> Result<Vec<Task>> {
+        Ok(feedback::list_tasks(self, feedback_id, limit).await?)
+    }
+    async fn recent_predictions(
+        &self,
+        name: &str,
+        version: Option<i64>,
+        after: i64,
+        labelled_only: bool,
+        limit: i64,
+    ) -> Result<Vec<LoggedPrediction>> {
+        Ok(feedback::recent_predictions(self, name, version, after, labelled_only, limit).await?)
     }
 
     // ---- the MLflow-compatible API ----------------------------------------------------------

@@ -1,8 +1,10 @@
 //! Command-line parsing and dispatch.
 
 mod client;
+mod demo;
 mod deploy;
 mod drift;
+mod feedback;
 mod models;
 mod monitoring;
 mod policy;
@@ -48,6 +50,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run the whole loop on the NOAA rainfall data set, then serve the result.
+    Demo(demo::DemoArgs),
     #[command(flatten)]
     Deployments(deploy::DeploymentCommand),
     /// Offline drift report of a current data set against a reference (CSV or Parquet).
@@ -66,6 +70,9 @@ enum Command {
     Windows(monitoring::WindowsArgs),
     /// Alerts raised by monitoring (open ones unless --all).
     Alerts(monitoring::AlertsArgs),
+    /// Feedback items: what monitoring sent back to research, with its export.
+    #[command(subcommand)]
+    Feedback(feedback::FeedbackCommand),
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -82,6 +89,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 config,
             })?;
             crate::server::run(config).await
+        }
+        Command::Demo(demo_args) => {
+            install_tracing_quiet();
+            demo::run(demo_args).await
         }
         Command::Deployments(command) => {
             let client = client::Client::new(&args.server, config::cli_actor())?;
@@ -112,7 +123,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let client = client::Client::new(&args.server, config::cli_actor())?;
             monitoring::alerts(&client, alerts_args).await
         }
+        Command::Feedback(command) => {
+            let client = client::Client::new(&args.server, config::cli_actor())?;
+            feedback::run(&client, command).await
+        }
     }
+}
+
+/// The demo prints its own story; the server it runs logs only errors.
+fn install_tracing_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn install_tracing() {

@@ -29,6 +29,10 @@ pub enum ModelsCommand {
         /// The version this one was retrained from.
         #[arg(long)]
         parent: Option<i64>,
+        /// The feedback item this version answers: it is then validated against its parent
+        /// automatically (the parent defaults to the item's version).
+        #[arg(long)]
+        feedback: Option<i64>,
         /// The run that produced it.
         #[arg(long = "run")]
         run_id: Option<String>,
@@ -176,6 +180,7 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
             name,
             path,
             parent,
+            feedback,
             run_id,
             data_digest,
             code_ref,
@@ -187,6 +192,7 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
                 ("source", path.display().to_string()),
             ];
             query.extend(parent.map(|p| ("parent", p.to_string())));
+            query.extend(feedback.map(|f| ("feedback", f.to_string())));
             query.extend(run_id.map(|r| ("run_id", r)));
             query.extend(data_digest.map(|d| ("data_digest", d)));
             query.extend(code_ref.map(|c| ("code_ref", c)));

@@ -4,6 +4,7 @@
 
 mod deployments;
 mod drift;
+mod feedback;
 mod mlflow_client;
 mod validate;
 

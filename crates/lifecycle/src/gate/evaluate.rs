@@ -14,7 +14,7 @@ use super::inference::{output_roles, predictions, run_all, truth};
 use super::metrics::{Evaluation, MetricName};
 use super::policy::{ChampionPolicy, Policy};
 use super::profile::{self, ReferenceProfile};
-use super::report::{CheckStatus, DataSummary, REPORT_SCHEMA, ValidationReport};
+use super::report::{CheckStatus, DataSummary, REPORT_SCHEMA, SliceResult, ValidationReport};
 use super::{GateError, features};
 use crate::jobs::Progress;
 
@@ -33,6 +33,8 @@ pub struct Input {
     pub engine: String,
     /// The version on every other engine, for the agreement check.
     pub other_engines: Vec<agreement::OtherEngine>,
+    /// Data sets whose metrics are reported, not judged: name, bytes, format.
+    pub also_report: Vec<(String, Bytes, Format)>,
     pub progress: Arc<Progress>,
 }
 
@@ -137,6 +139,18 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
         all_checks.extend(slice_checks);
     }
 
+    for (name, data, format) in &input.also_report {
+        progress.phase("reporting on another data set", 0);
+        let reported = report_only(
+            &*input.model,
+            policy,
+            &input.label,
+            &task_metrics,
+            (name, data.clone(), *format),
+        )?;
+        slice_results.push(reported);
+    }
+
     let mut champion_summary = None;
     if let (Some(champion_policy), Some((version, stage, model))) =
         (&policy.champion, &input.champion)
@@ -208,6 +222,35 @@ pub fn run(input: Input) -> Result<Evaluated, GateError> {
         duration_ms: 0,
     };
     Ok(Evaluated { report, profile })
+}
+
+/// The version's metrics on a data set it is not judged on, as a slice `data set = NAME`.
+fn report_only(
+    model: &dyn LoadedModel,
+    policy: &Policy,
+    label: &str,
+    metrics: &[MetricName],
+    (name, data, format): (&str, Bytes, Format),
+) -> Result<SliceResult, GateError> {
+    let frame = bascule_datasets::read_bytes(data, format)?;
+    let labels = label_values(&frame, label)?;
+    let mapping = map_features(&frame, model.signature(), &policy.features, label, &[])?;
+    let tensors = input_tensors(&frame, &mapping)?;
+    let n_rows = frame.n_rows();
+    let outputs = run_all(model, &tensors, n_rows, |_| {})?;
+    let roles = output_roles(&outputs, n_rows, policy.task)?;
+    let predicted = predictions(&outputs, &roles)?;
+    let evaluation = Evaluation {
+        truth: truth(labels, label, &predicted)?,
+        predictions: predicted,
+    };
+    Ok(SliceResult {
+        column: "data set".to_owned(),
+        slice: name.to_owned(),
+        rows: n_rows,
+        judged: false,
+        metrics: checks::metric_values(&evaluation, metrics),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -82,7 +82,17 @@ pub struct ValidateRequest {
     /// The label column; else the policy's, else `label`.
     pub label: Option<String>,
     pub actor: String,
+    /// Compare with this version instead of the champion (the parent a retrained version
+    /// answers); with no `[champion]` in the policy, its primary metric gets a margin of
+    /// [`DEFAULT_MARGIN`].
+    pub compare_with: Option<i64>,
+    /// Data sets the version is also run on and whose metrics are reported, not judged
+    /// (the original holdout of a retrained version): name, bytes, format.
+    pub also_report: Vec<(String, Bytes, Format)>,
 }
+
+/// The non-inferiority margin of an explicit comparison when the policy sets none.
+pub const DEFAULT_MARGIN: f64 = 0.05;
 
 /// What a validation produced.
 #[derive(Debug, Clone)]
@@ -181,9 +191,23 @@ impl Registry {
             .load_on_other_engines(&request.name, request.version)
             .await?;
 
-        let champion = match &policy.champion {
-            Some(_) => self.champion_of(&request.name, request.version).await?,
-            None => None,
+        let mut policy = policy;
+        let champion = match (request.compare_with, &policy.champion) {
+            (Some(version), _) => {
+                if policy.champion.is_none() {
+                    policy.champion = Some(policy::ChampionPolicy::with_margin(
+                        policy.primary_metric(),
+                        DEFAULT_MARGIN,
+                    ));
+                }
+                Some(
+                    self.store()
+                        .get_model_version(&request.name, version)
+                        .await?,
+                )
+            }
+            (None, Some(_)) => self.champion_of(&request.name, request.version).await?,
+            (None, None) => None,
         };
         let champion = match champion {
             Some(version) => {
@@ -193,6 +217,9 @@ impl Registry {
             None => None,
         };
 
+        // The data set is kept (under its sha256, the report's `data.digest`) so a later
+        // version can be measured on the same rows — a retrained one on its parent's holdout.
+        let data = request.data.clone();
         let input = evaluate::Input {
             name: request.name.clone(),
             version: request.version,
@@ -205,6 +232,7 @@ impl Registry {
             champion,
             engine: engine.to_owned(),
             other_engines,
+            also_report: request.also_report,
             progress: progress.clone(),
         };
         let evaluated = tokio::task::spawn_blocking(move || evaluate::run(input))
@@ -212,6 +240,7 @@ impl Registry {
             .map_err(|e| LifecycleError::Task(e.to_string()))??;
 
         progress.phase("recording the report", 0);
+        self.artifacts().put_bytes(data).await?;
         let profile_json = serde_json::to_vec(&evaluated.profile)
             .map_err(|e| bascule_core::Error::internal("cannot encode the profile", e))?;
         let profile_blob = self

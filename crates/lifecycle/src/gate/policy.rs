@@ -10,6 +10,8 @@ use bascule_core::PolicyFormat;
 use super::metrics::MetricName;
 use crate::monitoring::MonitoringPolicy;
 
+pub use crate::feedback::promotion::{PromotionMode, PromotionPolicy};
+
 /// The learning task of a model, which decides its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +64,10 @@ pub struct Policy {
     /// How production traffic is watched once the version serves (windows, alert rules).
     #[serde(default)]
     pub monitoring: MonitoringPolicy,
+    /// How a version that beat its parent reaches production (manual, or canary then
+    /// promote with automatic rollback).
+    #[serde(default)]
+    pub promotion: PromotionPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -78,6 +84,17 @@ pub struct ChampionPolicy {
     pub mcnemar_alpha: f64,
     #[serde(default)]
     pub bootstrap: BootstrapPolicy,
+}
+
+impl ChampionPolicy {
+    /// A comparison on one metric with a margin, and the defaults otherwise.
+    pub fn with_margin(metric: &str, margin: f64) -> Self {
+        ChampionPolicy {
+            margins: BTreeMap::from([(metric.to_owned(), margin)]),
+            mcnemar_alpha: default_alpha(),
+            bootstrap: BootstrapPolicy::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -187,6 +204,7 @@ impl Policy {
             }
         };
         check_metrics("thresholds", &mut self.thresholds.keys());
+        check_metrics("promotion.metric", &mut self.promotion.metric.iter());
         if let Some(champion) = &self.champion {
             check_metrics("champion.margins", &mut champion.margins.keys());
         }
@@ -239,6 +257,7 @@ impl Policy {
             problems.push("latency: runs and batch_size must be at least 1".into());
         }
         self.monitoring.check(&mut problems);
+        self.promotion.check(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -246,6 +265,27 @@ impl Policy {
                 "invalid validation policy: {}",
                 problems.join("; ")
             ))
+        }
+    }
+
+    /// The metric that decides whether a version beats another: the promotion policy's,
+    /// else the first champion margin, else the task's usual score (ROC AUC, accuracy,
+    /// RMSE).
+    pub fn primary_metric(&self) -> &str {
+        if let Some(metric) = &self.promotion.metric {
+            return metric;
+        }
+        if let Some(name) = self
+            .champion
+            .as_ref()
+            .and_then(|champion| champion.margins.keys().next())
+        {
+            return name;
+        }
+        match self.task {
+            Some(Task::Multiclass) => "accuracy",
+            Some(Task::Regression) => "rmse",
+            Some(Task::Binary) | None => "roc_auc",
         }
     }
 

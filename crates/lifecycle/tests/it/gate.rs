@@ -16,6 +16,8 @@ fn request(name: &str, version: i64, data: impl Into<Bytes>) -> ValidateRequest 
         format: Format::Csv,
         label: None,
         actor: "gate-tester".to_owned(),
+        compare_with: None,
+        also_report: Vec::new(),
     }
 }
 

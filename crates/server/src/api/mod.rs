@@ -1,6 +1,7 @@
 //! Bascule's native REST API, under `/api/v1`.
 
 mod deployments;
+mod feedback;
 mod models;
 mod monitoring;
 mod validation;
@@ -80,6 +81,12 @@ pub fn routes() -> Router<AppState> {
         .route("/models/{name}/alerts", get(monitoring::list_model_alerts))
         .route("/alerts", get(monitoring::list_alerts))
         .route("/alerts/{id}", get(monitoring::get_alert))
+        .route("/feedback", get(feedback::list_feedback))
+        .route("/feedback/{id}", get(feedback::get_feedback))
+        .route("/feedback/{id}/ack", post(feedback::acknowledge_feedback))
+        .route("/feedback/{id}/resolve", post(feedback::resolve_feedback))
+        .route("/feedback/{id}/{file}", get(feedback::download_export))
+        .route("/tasks", get(feedback::list_tasks))
 }
 
 async fn health(

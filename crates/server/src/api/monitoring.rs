@@ -156,7 +156,7 @@ pub struct WindowsResponse {
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 10_000;
 
-fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
+pub(super) fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),

@@ -172,6 +172,8 @@ pub async fn validate_version(
         format,
         label: query.label,
         actor,
+        compare_with: None,
+        also_report: Vec::new(),
     };
     if asynchronous {
         // Refuse what cannot start (no such version, not a Prototype) before accepting.

@@ -217,6 +217,9 @@ pub struct RegisterQuery {
     /// The engine to serve the version (`tract`, `onnxruntime`); default: the first that
     /// runs it.
     pub engine: Option<String>,
+    /// The feedback item the version answers: it is validated against its parent (the
+    /// item's version unless `parent` says otherwise) automatically.
+    pub feedback: Option<i64>,
 }
 
 /// `POST /api/v1/models/{name}/versions`: the body is either a bare ONNX file
@@ -298,7 +301,15 @@ pub async fn register_version(
         actor,
         engine: query.engine,
     };
-    let version = state.registry.register(request).await?;
+    let version = match query.feedback {
+        Some(feedback_id) => {
+            state
+                .registry
+                .register_candidate(request, feedback_id)
+                .await?
+        }
+        None => state.registry.register(request).await?,
+    };
     Ok((StatusCode::CREATED, Json(version.into())))
 }
 

@@ -8,6 +8,7 @@ mod backends;
 mod connect;
 mod deployments;
 mod experiments;
+mod feedback;
 mod fixtures;
 mod lifecycle;
 mod monitoring;

@@ -6,7 +6,7 @@ use bascule_core::{
 use crate::backends::each_backend;
 use crate::fixtures::{assert_not_found, new_version};
 
-fn record(request_id: &str, version: i64, role: Role) -> PredictionRecord {
+pub(crate) fn record(request_id: &str, version: i64, role: Role) -> PredictionRecord {
     PredictionRecord {
         request_id: request_id.to_owned(),
         name: "bc".to_owned(),
@@ -32,14 +32,14 @@ async fn logged_ids(store: &impl MetadataStore) -> Vec<i64> {
         .collect()
 }
 
-fn label(request_id: &str, value: f64) -> Label {
+pub(crate) fn label(request_id: &str, value: f64) -> Label {
     Label {
         request_id: request_id.to_owned(),
         label: value,
     }
 }
 
-fn window(first: i64, last: i64) -> NewWindow {
+pub(crate) fn window(first: i64, last: i64) -> NewWindow {
     NewWindow {
         name: "bc".to_owned(),
         version: 1,
@@ -55,7 +55,7 @@ fn window(first: i64, last: i64) -> NewWindow {
     }
 }
 
-fn outcome(rule: &str, firing: bool) -> RuleOutcome {
+pub(crate) fn outcome(rule: &str, firing: bool) -> RuleOutcome {
     RuleOutcome {
         rule: rule.to_owned(),
         severity: Severity::Critical,
