@@ -4,10 +4,13 @@ statsmodels, as JSON cases under crates/stats/tests/data/.
 Run from the repository root, by hand, whenever a case is added or a reference
 library is upgraded:
 
-    /work/pyenv/bin/python scripts/stats_oracle.py
+    /work/pyenv/bin/python scripts/stats_oracle.py            # every file
+    /work/pyenv/bin/python scripts/stats_oracle.py logistic   # only logistic.json
 
 The integration test `crates/stats/tests/it` reads every file written here and
-asserts the crate's results equal the recorded ones to 1e-9 relative.
+asserts the crate's results equal the recorded ones to 1e-9 relative (the logistic
+regression, fitted on rows of datasets/rainfall/rainfall.csv that the test reads
+itself: parameters to 1e-7 and probabilities to 1e-9 absolute).
 
 Inputs are deterministic. Small and medium inputs come from seeded numpy generators
 and are stored verbatim (floats as their shortest round-trip repr). Large inputs
@@ -26,6 +29,7 @@ import csv
 import json
 import math
 import pathlib
+import sys
 import warnings
 
 import numpy as np
@@ -35,6 +39,8 @@ import scipy.stats
 import sklearn
 import sklearn.metrics as skm
 from scipy.spatial.distance import jensenshannon
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 try:  # statsmodels is the reference for McNemar and the z-test when installed.
     import statsmodels
@@ -582,19 +588,85 @@ def special_cases():
     return [{"chi2_sf": chi2, "normal": normal, "binomial_half_cdf": binomial}]
 
 
+# --- logistic regression ------------------------------------------------------------
+
+
+RAINFALL = ROOT / "datasets" / "rainfall" / "rainfall.csv"
+
+
+def read_rainfall():
+    """The vendored NOAA data set: a leading unnamed index column, 8 features, `rain`."""
+    with open(RAINFALL, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        rows = np.array([[float(v) for v in row[1:]] for row in reader])
+    return header[1:-1], rows[:, :-1], rows[:, -1]
+
+
+def logistic_reference(features, labels, c, standardize):
+    """scikit-learn's StandardScaler + LogisticRegression(C=c), fitted to convergence.
+
+    The default solver (lbfgs, tol=1e-4) stops near the optimum, not at it; the oracle
+    is the optimum itself, so Newton–Cholesky runs to a gradient of 1e-12 and L-BFGS,
+    run just as tightly, must agree with it."""
+    if standardize:
+        scaler = StandardScaler().fit(features)
+        means, scales = scaler.mean_, scaler.scale_
+    else:
+        means, scales = np.zeros(features.shape[1]), np.ones(features.shape[1])
+    scaled = (features - means) / scales
+    models = [LogisticRegression(C=c, solver=solver, tol=1e-12, max_iter=10000).fit(scaled, labels)
+              for solver in ["newton-cholesky", "lbfgs"]]
+    exact, check = models
+    assert np.allclose(exact.coef_, check.coef_, rtol=0, atol=1e-6), (exact.coef_, check.coef_)
+    return means, scales, exact
+
+
+def logistic_cases():
+    """Fits on slices of the rainfall data; the Rust test reads the same CSV and rows."""
+    names, features, labels = read_rainfall()
+    cases = []
+    for name, start, end, c, standardize in [("rainfall-0-6000", 0, 6000, 1.0, True),
+                                             ("rainfall-12000-14000", 12000, 14000, 1.0, True),
+                                             ("rainfall-raw-3000-4000-c0.05", 3000, 4000, 0.05, False)]:
+        x, y = features[start:end], labels[start:end]
+        means, scales, model = logistic_reference(x, y, c, standardize)
+        rows = list(range(0, len(features), 997))
+        probabilities = model.predict_proba((features[rows] - means) / scales)[:, 1]
+        train_probabilities = model.predict_proba((x - means) / scales)[:, 1]
+        cases.append({"name": name, "data": "datasets/rainfall/rainfall.csv", "feature_names": names,
+                      "start": start, "end": end, "c": c, "standardize": standardize,
+                      "expected": {"means": floats(means), "scales": floats(scales),
+                                   "coefficients": floats(model.coef_), "intercept": float(model.intercept_[0]),
+                                   "log_loss": float(skm.log_loss(y, train_probabilities)),
+                                   "roc_auc": float(skm.roc_auc_score(y, train_probabilities)),
+                                   "rows": rows, "probabilities": floats(probabilities)}})
+    return cases
+
+
 def main():
-    write("metrics_binary.json", binary_cases())
-    write("metrics_multiclass.json", multiclass_cases())
-    write("metrics_regression.json", regression_cases())
-    write("paired.json", paired_cases())
-    write("percentile.json", percentile_cases())
-    write("ks_2samp.json", ks_cases())
-    write("kolmogorov.json", kolmogorov_cases())
-    write("distance.json", distance_cases())
-    write("binned.json", binned_cases())
-    write("categorical.json", categorical_cases())
-    write("special.json", special_cases())
-    write("multiple.json", multiple_cases())
+    """Writes every file, or only those named on the command line (e.g. `logistic`)."""
+    files = {
+        "metrics_binary": binary_cases,
+        "metrics_multiclass": multiclass_cases,
+        "metrics_regression": regression_cases,
+        "paired": paired_cases,
+        "percentile": percentile_cases,
+        "ks_2samp": ks_cases,
+        "kolmogorov": kolmogorov_cases,
+        "distance": distance_cases,
+        "binned": binned_cases,
+        "categorical": categorical_cases,
+        "special": special_cases,
+        "multiple": multiple_cases,
+        "logistic": logistic_cases,
+    }
+    for name in sys.argv[1:]:
+        if name not in files:
+            sys.exit(f"unknown oracle file '{name}'; one of: {', '.join(files)}")
+    for name, cases in files.items():
+        if not sys.argv[1:] or name in sys.argv[1:]:
+            write(f"{name}.json", cases())
     total = sum(path.stat().st_size for path in OUT.glob("*.json"))
     print(f"total: {total} bytes")
 

@@ -20,6 +20,9 @@ pub enum Error {
     /// The input example does not fit the signature.
     #[error("the input example does not fit the signature: {0}")]
     InvalidInputExample(String),
+    /// The parameters given to an ONNX writer do not describe one model.
+    #[error("cannot write the logistic regression: {0}")]
+    InvalidLogisticModel(String),
     /// The configured onnxruntime library cannot be used.
     #[error("cannot use the onnxruntime library {library}: {reason}")]
     OnnxRuntime { library: String, reason: String },
@@ -32,7 +35,8 @@ impl Coded for Error {
             | Error::MissingFile { .. }
             | Error::InvalidMlmodel(_)
             | Error::InvalidOnnx(_)
-            | Error::InvalidInputExample(_) => ErrorCode::InvalidArgument,
+            | Error::InvalidInputExample(_)
+            | Error::InvalidLogisticModel(_) => ErrorCode::InvalidArgument,
             Error::OnnxRuntime { .. } => ErrorCode::FailedPrecondition,
         }
     }

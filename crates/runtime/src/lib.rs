@@ -4,7 +4,9 @@
 //! a configured shared library) — loading, refusing models an engine cannot run with the
 //! operator's name, running batches, and checking that engines agree on a model
 //! (`check_agreement`); and the MLflow model directory format (`MLmodel`, `model.onnx`,
-//! input example) that both `mlflow.onnx.log_model` and `bascule models register` produce.
+//! input example) that both `mlflow.onnx.log_model` and `bascule models register` produce;
+//! and [`onnx`], the writer of the models Bascule fits itself (`bascule train`'s logistic
+//! regression).
 //!
 //! This is the only crate that names tract and ort. It does no I/O of its own beyond
 //! loading the onnxruntime library it is given: it takes bytes and returns bytes, leaving
@@ -16,6 +18,7 @@ mod engine;
 mod error;
 mod ml;
 mod model;
+pub mod onnx;
 mod onnx_proto;
 mod onnxruntime;
 pub mod package;

@@ -123,6 +123,34 @@ pub enum StatsError {
         hint: &'static str,
     },
 
+    /// A feature column held NaN or ±inf (a missing value read from a data set).
+    #[error(
+        "feature column {column} holds a non-finite value ({value}) at row {row}: drop or impute missing values before fitting"
+    )]
+    NonFiniteFeature {
+        column: usize,
+        row: usize,
+        value: f64,
+    },
+
+    /// A classifier was to be fitted on rows of one class only.
+    #[error(
+        "every label is {class}: fitting a binary classifier needs rows of both class 0 and class 1"
+    )]
+    OneClassOnly { class: f64 },
+
+    /// Newton's linear system could not be solved (the Hessian is not positive definite).
+    #[error(
+        "the Newton system is singular at iteration {iteration}: the features are degenerate (constant or collinear columns with a vanishing penalty); drop redundant features or lower C"
+    )]
+    SingularSystem { iteration: usize },
+
+    /// An iterative fit stopped before its gradient met the tolerance.
+    #[error(
+        "the fit did not converge in {iterations} iterations (largest gradient component per row {gradient:e}); raise the iteration limit or lower C"
+    )]
+    NotConverged { iterations: usize, gradient: f64 },
+
     /// Every resample of a bootstrap failed, so no interval exists.
     #[error("all {n_resamples} bootstrap resamples failed (last error: {last})")]
     BootstrapFailed {

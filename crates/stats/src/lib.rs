@@ -1,5 +1,6 @@
 //! `bascule-stats` owns Bascule's numbers: the model-quality metrics the validation
-//! gate compares (equal to scikit-learn), the paired tests that decide whether a
+//! gate compares (equal to scikit-learn), the logistic regression `bascule train` fits
+//! (equal to scikit-learn's), the paired tests that decide whether a
 //! candidate beats its parent (McNemar, a seeded paired bootstrap), the drift
 //! statistics the monitor reports (equal to scipy), latency percentiles (equal to
 //! numpy), and the special functions under their p-values. It is pure and synchronous:
@@ -18,6 +19,8 @@
 //!   Wasserstein-1, PSI and Jensen–Shannon over documented bins, chi-square
 //!   contingency and goodness-of-fit tests, the two-proportion z-test, and the
 //!   Benjamini–Hochberg and Bonferroni adjustments of a family of p-values.
+//! - [`logistic`]: binary logistic regression with an L2 penalty, fitted by Newton's
+//!   method to scikit-learn's `StandardScaler` + `LogisticRegression(C)` optimum.
 //! - [`percentile`] and [`latency_summary`]: numpy's `'linear'` percentiles.
 //!
 //! ```
@@ -36,6 +39,7 @@
 
 pub mod drift;
 mod error;
+pub mod logistic;
 pub mod metrics;
 mod quantile;
 mod rng;

@@ -8,6 +8,7 @@ mod feedback;
 mod models;
 mod monitoring;
 mod policy;
+mod train;
 mod validate;
 
 use std::net::SocketAddr;
@@ -24,14 +25,9 @@ use crate::config::{self, Config, ServerFlags};
     about = "The bridge from ML research to production and back"
 )]
 pub struct Args {
-    /// The Bascule server the client commands talk to.
-    #[arg(
-        long,
-        global = true,
-        env = "BASCULE_SERVER",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    server: String,
+    /// The Bascule server the client commands talk to [default: http://127.0.0.1:8080].
+    #[arg(long, global = true, env = "BASCULE_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +58,9 @@ enum Command {
     /// A model's validation policy (thresholds, champion comparison, slices, latency).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Fit a logistic regression on a CSV or Parquet data set, write it as ONNX, and
+    /// optionally register it (the retraining command of the feedback loop).
+    Train(train::TrainArgs),
     /// Run the validation gate on a Prototype version: it becomes Validated or Rejected.
     Validate(validate::ValidateArgs),
     /// Post ground-truth labels for answered requests, from a CSV (request_id, label).
@@ -75,7 +74,11 @@ enum Command {
     Feedback(feedback::FeedbackCommand),
 }
 
+/// The server the client commands talk to when neither --server nor BASCULE_SERVER says.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    let server = args.server.as_deref().unwrap_or(DEFAULT_SERVER);
     match args.command {
         Command::Server {
             listen,
@@ -95,36 +98,45 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             demo::run(demo_args).await
         }
         Command::Deployments(command) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             deploy::run(&client, command).await
         }
         Command::Drift(drift_args) => drift::run(drift_args).await,
         Command::Models(command) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             models::run(&client, command).await
         }
         Command::Policy(command) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             policy::run(&client, command).await
         }
+        Command::Train(train_args) => {
+            let server = args
+                .server
+                .as_deref()
+                .or(train_args.trigger_server.as_deref())
+                .unwrap_or(DEFAULT_SERVER);
+            let client = client::Client::new(server, config::cli_actor())?;
+            train::run(train_args, client).await
+        }
         Command::Validate(validate_args) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             validate::run(&client, validate_args).await
         }
         Command::Labels(labels_args) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             monitoring::labels(&client, labels_args).await
         }
         Command::Windows(windows_args) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             monitoring::windows(&client, windows_args).await
         }
         Command::Alerts(alerts_args) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             monitoring::alerts(&client, alerts_args).await
         }
         Command::Feedback(command) => {
-            let client = client::Client::new(&args.server, config::cli_actor())?;
+            let client = client::Client::new(server, config::cli_actor())?;
             feedback::run(&client, command).await
         }
     }

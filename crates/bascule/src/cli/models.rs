@@ -197,28 +197,7 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
             query.extend(data_digest.map(|d| ("data_digest", d)));
             query.extend(code_ref.map(|c| ("code_ref", c)));
             query.extend(engine.map(|e| ("engine", e)));
-            let request = client
-                .request(Method::POST, &format!("/models/{name}/versions"))
-                .query(&query);
-            let request = attach_model(request, &path).await?;
-            let version: Version = client.send(request).await?;
-            let engine = version
-                .tags
-                .get("bascule.engine")
-                .map(|e| format!(", served by {e}"))
-                .unwrap_or_default();
-            println!(
-                "registered {} version {} ({}{engine})",
-                version.name, version.version, version.stage
-            );
-            if let Some(signature) = &version.signature {
-                for spec in &signature.inputs {
-                    println!("  input  {} {} {:?}", spec.name, spec.datatype, spec.shape);
-                }
-                for spec in &signature.outputs {
-                    println!("  output {} {} {:?}", spec.name, spec.datatype, spec.shape);
-                }
-            }
+            register_version(client, &name, &query, ModelUpload::Path(&path)).await?;
         }
         ModelsCommand::Versions { name } => {
             let list: Versions = client
@@ -290,6 +269,52 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
                 .json(&body);
             let _: serde_json::Value = client.send(request).await?;
             println!("{name}@{alias} -> version {version}");
+        }
+    }
+    Ok(())
+}
+
+/// What a registration uploads: an .onnx file or MLflow model directory on disk, or the
+/// bytes of an ONNX model.
+#[derive(Debug)]
+pub(super) enum ModelUpload<'a> {
+    Path(&'a Path),
+    Onnx(Vec<u8>),
+}
+
+/// Registers a new version of `name` (`POST /models/{name}/versions` with `query`) and
+/// prints its number, stage, engine and signature.
+pub(super) async fn register_version(
+    client: &Client,
+    name: &str,
+    query: &[(&str, String)],
+    upload: ModelUpload<'_>,
+) -> anyhow::Result<()> {
+    let request = client
+        .request(Method::POST, &format!("/models/{name}/versions"))
+        .query(query);
+    let request = match upload {
+        ModelUpload::Path(path) => attach_model(request, path).await?,
+        ModelUpload::Onnx(bytes) => request
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes),
+    };
+    let version: Version = client.send(request).await?;
+    let engine = version
+        .tags
+        .get("bascule.engine")
+        .map(|e| format!(", served by {e}"))
+        .unwrap_or_default();
+    println!(
+        "registered {} version {} ({}{engine})",
+        version.name, version.version, version.stage
+    );
+    if let Some(signature) = &version.signature {
+        for spec in &signature.inputs {
+            println!("  input  {} {} {:?}", spec.name, spec.datatype, spec.shape);
+        }
+        for spec in &signature.outputs {
+            println!("  output {} {} {:?}", spec.name, spec.datatype, spec.shape);
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ mod deployments;
 mod drift;
 mod feedback;
 mod mlflow_client;
+mod train;
 mod validate;
 
 use std::io::{BufRead, BufReader};
@@ -30,6 +31,10 @@ fn bascule() -> Command {
     command
         .env_remove("BASCULE_SERVER")
         .env_remove("BASCULE_DATABASE_URL")
+        .env_remove("BASCULE_URL")
+        .env_remove("BASCULE_EXPORT_PARQUET")
+        .env_remove("BASCULE_PARENT_VERSION")
+        .env_remove("BASCULE_FEEDBACK_ID")
         .env("BASCULE_ACTOR", "carol");
     command
 }

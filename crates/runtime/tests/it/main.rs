@@ -8,3 +8,4 @@ mod engine;
 mod fixtures;
 mod package;
 mod refusals;
+mod writer;

@@ -8,6 +8,7 @@
 mod categorical;
 mod drift;
 mod errors;
+mod logistic;
 mod metrics;
 mod oracle;
 mod properties;
