@@ -38,6 +38,7 @@ struct FeedbackFile {
     /// How often the feedback loop runs, in milliseconds (default 1000; 0: off).
     interval_ms: Option<u64>,
     export_rows: Option<usize>,
+    export_min_labels: Option<usize>,
     min_fresh_labels: Option<usize>,
     #[serde(default)]
     webhooks: Vec<WebhookFile>,
@@ -309,6 +310,7 @@ fn feedback_config(file: FeedbackFile, listen: SocketAddr) -> anyhow::Result<Fee
         webhooks,
         retrain,
         export_rows: file.export_rows.unwrap_or(defaults.export_rows).max(1),
+        export_min_labels: file.export_min_labels.unwrap_or(defaults.export_min_labels),
         min_fresh_labels: file.min_fresh_labels.unwrap_or(defaults.min_fresh_labels),
         server_url: Some(format!("http://{listen}")),
     })

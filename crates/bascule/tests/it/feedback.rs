@@ -182,7 +182,9 @@ fn drifted(feedback: &str) -> Drifted {
     let config = dir.path().join("bascule.toml");
     std::fs::write(
         &config,
-        format!("monitor_interval_ms = 100\n[feedback]\ninterval_ms = 100\n{feedback}"),
+        format!(
+            "monitor_interval_ms = 100\n[feedback]\ninterval_ms = 100\nexport_min_labels = 0\n{feedback}"
+        ),
     )
     .unwrap();
     let policy = dir.path().join("policy.toml");

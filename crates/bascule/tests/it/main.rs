@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod demo;
 mod deployments;
 mod drift;
 mod feedback;

@@ -51,6 +51,10 @@ pub struct FeedbackConfig {
     pub retrain: Option<RetrainConfig>,
     /// Predictions (newest) exported with a feedback item (default 5000).
     pub export_rows: usize,
+    /// Labelled predictions the version needs before its traffic is exported (and the
+    /// retraining command runs): retraining on a handful of labels helps nobody
+    /// (default 100).
+    pub export_min_labels: usize,
     /// Labelled predictions logged after the export needed before a candidate is
     /// validated (default 200); until then its validation waits.
     pub min_fresh_labels: usize,
@@ -64,6 +68,7 @@ impl Default for FeedbackConfig {
             webhooks: Vec::new(),
             retrain: None,
             export_rows: 5000,
+            export_min_labels: 100,
             min_fresh_labels: 200,
             server_url: None,
         }
@@ -360,6 +365,9 @@ impl FeedbackLoop {
             }
             Err(error) => tracing::warn!(%error, "cannot open feedback from alerts"),
         }
+        if let Err(error) = registry.export_waiting().await {
+            tracing::warn!(%error, "cannot export feedback traffic");
+        }
         match self.deliver_webhooks().await {
             Ok(delivered) => summary.delivered = delivered,
             Err(error) => tracing::warn!(%error, "cannot deliver webhooks"),
@@ -442,7 +450,7 @@ impl Registry {
         for ((name, version), alerts) in by_version {
             let summary = alerts
                 .iter()
-                .map(|a| a.message.clone())
+                .map(|a| format!("{}: {}", a.rule, shorten(&a.message, 160)))
                 .collect::<Vec<_>>()
                 .join("; ");
             let (item, created) = self
@@ -479,29 +487,78 @@ impl Registry {
         Ok((opened, extended))
     }
 
-    /// A new item: export the traffic, then tell the webhooks and start retraining.
+    /// A new item: tell the webhooks, then export the traffic and start retraining as
+    /// soon as enough of it is labelled.
     async fn on_opened(&self, item: &FeedbackItem) {
-        let item = match self.export_feedback(item).await {
-            Ok(item) => item,
-            Err(error) => {
-                self.note(
-                    item.id,
-                    "error",
-                    FEEDBACK_ACTOR,
-                    &format!("cannot export the production traffic: {error}"),
-                )
-                .await;
-                item.clone()
-            }
-        };
         self.emit(
             "feedback.opened",
             Some(item.id),
             serde_json::json!({ "feedback": item }),
         )
         .await;
-        if item.export.is_some() {
-            self.enqueue_retraining(&item).await;
+        if let Err(error) = self.export_when_labelled(item, true).await {
+            self.note(
+                item.id,
+                "error",
+                FEEDBACK_ACTOR,
+                &format!("cannot export the production traffic: {error}"),
+            )
+            .await;
         }
+    }
+
+    /// Exports an active item's traffic once the version has `export_min_labels` labelled
+    /// predictions, then queues the retraining run; returns whether it exported.
+    async fn export_when_labelled(
+        &self,
+        item: &FeedbackItem,
+        first_look: bool,
+    ) -> Result<bool, LifecycleError> {
+        let needed = self.feedback_config().export_min_labels;
+        let labelled = self
+            .store()
+            .recent_predictions(&item.name, Some(item.version), 0, true, needed as i64)
+            .await?
+            .len();
+        if labelled < needed {
+            if first_look {
+                self.note(
+                    item.id,
+                    "export",
+                    FEEDBACK_ACTOR,
+                    &format!(
+                        "waiting for {needed} labelled predictions of version {} before \
+                         exporting its traffic ({labelled} so far)",
+                        item.version
+                    ),
+                )
+                .await;
+            }
+            return Ok(false);
+        }
+        let item = self.export_feedback(item).await?;
+        self.enqueue_retraining(&item).await;
+        Ok(true)
+    }
+
+    /// Exports the active items still waiting for labels.
+    async fn export_waiting(&self) -> Result<usize, LifecycleError> {
+        let mut exported = 0;
+        for state in [FeedbackState::Open, FeedbackState::Acknowledged] {
+            for item in self.store().list_feedback(None, Some(state), 100).await? {
+                if item.export.is_none() && self.export_when_labelled(&item, false).await? {
+                    exported += 1;
+                }
+            }
+        }
+        Ok(exported)
+    }
+}
+
+/// At most `limit` characters of `text`, with an ellipsis when cut.
+fn shorten(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }

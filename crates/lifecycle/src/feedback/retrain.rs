@@ -189,6 +189,10 @@ impl Registry {
             .env("BASCULE_EXPORT_DIR", &directory)
             .env("BASCULE_LABEL", &label)
             .env("BASCULE_ATTEMPT", task.attempts.to_string())
+            .env(
+                "BASCULE_ACTOR",
+                format!("retraining for feedback {}", item.id),
+            )
             .current_dir(config.working_dir.as_deref().unwrap_or(&directory))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -75,6 +75,10 @@ pub struct DemoArgs {
     /// The address to serve on (default 127.0.0.1:8080; a free port with --no-serve).
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Start over: remove the data directory of an earlier demo first (only one that
+    /// `bascule demo` wrote).
+    #[arg(long)]
+    fresh: bool,
     /// Requests per second of the replayed traffic.
     #[arg(long, default_value_t = 500)]
     rate: u32,
@@ -88,7 +92,7 @@ pub struct Days {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    prepare_directory(&args.data_dir)?;
+    prepare_directory(&args.data_dir, args.fresh)?;
     let days = parse_days()?;
     let data_file = args.data_dir.join("rainfall.csv");
     write_csv(&data_file, &days, 0..days.rows.len())?;
@@ -289,6 +293,7 @@ async fn train_v1(url: &str, data_file: &Path, features: &[String]) -> anyhow::R
         ])
         .args(["--label", LABEL, "--features", &features.join(",")])
         .args(["--register", MODEL, "--server", url])
+        .env("BASCULE_ACTOR", "bascule-demo")
         .output()
         .await
         .context("cannot run `bascule train`")?;
@@ -304,10 +309,24 @@ async fn train_v1(url: &str, data_file: &Path, features: &[String]) -> anyhow::R
     Ok(())
 }
 
-fn prepare_directory(directory: &Path) -> anyhow::Result<()> {
+/// The first line of the configuration the demo writes: what `--fresh` may remove.
+const MARKER: &str = "# Written by `bascule demo`.";
+
+fn prepare_directory(directory: &Path, fresh: bool) -> anyhow::Result<()> {
+    let written_by_demo = std::fs::read_to_string(directory.join("bascule.toml"))
+        .is_ok_and(|text| text.starts_with(MARKER));
+    if fresh && written_by_demo {
+        std::fs::remove_dir_all(directory)
+            .with_context(|| format!("cannot remove {}", directory.display()))?;
+    }
     if directory.join("bascule.db").exists() {
+        let remedy = if written_by_demo {
+            "pass --fresh to start over, or --data-dir for another directory"
+        } else {
+            "pass --data-dir for another directory"
+        };
         bail!(
-            "{} already holds Bascule data; the demo starts from an empty directory: remove it or pass --data-dir",
+            "{} already holds Bascule data; the demo starts from an empty directory: {remedy}",
             directory.display()
         );
     }
@@ -335,8 +354,8 @@ fn write_config(directory: &Path, features: &[String]) -> anyhow::Result<PathBuf
         .map(|part| toml::Value::String(part.clone()).to_string())
         .collect();
     let text = format!(
-        "# Written by `bascule demo`.\nmonitor_interval_ms = 200\n\n[feedback]\ninterval_ms = 200\n\
-         min_fresh_labels = 200\n\n[feedback.retrain]\n# Runs with BASCULE_EXPORT_PARQUET, \
+        "{MARKER}\nmonitor_interval_ms = 200\n\n[feedback]\ninterval_ms = 200\n\
+         export_min_labels = 600\nmin_fresh_labels = 300\n\n[feedback.retrain]\n# Runs with BASCULE_EXPORT_PARQUET, \
          BASCULE_PARENT_VERSION, BASCULE_FEEDBACK_ID and BASCULE_URL set.\ncommand = [{}]\n\
          timeout_seconds = 120\n",
         quoted.join(", ")
