@@ -237,3 +237,106 @@ pub fn decide(
 fn p99(latency: &Option<LatencyMs>) -> Option<f64> {
     latency.as_ref().map(|l| l.p99)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(
+        version: i64,
+        windows: usize,
+        error_rate: f64,
+        p99: f64,
+        metric: f64,
+        labelled: usize,
+    ) -> Side {
+        Side {
+            version,
+            windows,
+            health: Health {
+                predictions: 500,
+                rows: 500,
+                errors: (error_rate * 500.0) as usize,
+                error_rate,
+                latency_ms: Some(LatencyMs {
+                    p50: p99 / 2.0,
+                    p90: p99 * 0.9,
+                    p99,
+                    max: p99 * 1.1,
+                }),
+            },
+            metric: Some(metric),
+            labelled,
+        }
+    }
+
+    fn decision(canary: &Side, live: &Side) -> Decision {
+        decide(&PromotionPolicy::default(), "roc_auc", true, canary, live)
+    }
+
+    fn is_rollback(decision: &Decision, mentions: &str) -> bool {
+        matches!(decision, Decision::Rollback { reason } if reason.contains(mentions))
+    }
+
+    #[test]
+    fn a_canary_no_worse_than_live_is_promoted_once_its_windows_closed() {
+        let live = side(1, 4, 0.0, 2.0, 0.80, 900);
+        assert!(matches!(
+            decision(&side(2, 1, 0.0, 2.0, 0.85, 300), &live),
+            Decision::Wait { .. }
+        ));
+        // Worse, but within the tolerated drop (0.02): promoted.
+        assert!(matches!(
+            decision(&side(2, 2, 0.0, 2.0, 0.79, 300), &live),
+            Decision::Promote { .. }
+        ));
+    }
+
+    #[test]
+    fn a_regressing_canary_is_rolled_back_and_the_reason_names_the_figures() {
+        let live = side(1, 4, 0.0, 2.0, 0.80, 900);
+        assert!(is_rollback(
+            &decision(&side(2, 2, 0.0, 2.0, 0.70, 300), &live),
+            "roc_auc: canary 0.7000 on 300 labels vs live 0.8000"
+        ));
+        assert!(is_rollback(
+            &decision(&side(2, 2, 0.05, 2.0, 0.85, 300), &live),
+            "canary error rate 0.0500"
+        ));
+        assert!(is_rollback(
+            &decision(&side(2, 2, 0.0, 4.0, 0.85, 300), &live),
+            "canary p99 4.000 ms"
+        ));
+        // Twice as slow, but by less than a millisecond: noise, not a regression.
+        assert!(matches!(
+            decision(
+                &side(2, 2, 0.0, 0.2, 0.85, 300),
+                &side(1, 4, 0.0, 0.1, 0.8, 900)
+            ),
+            Decision::Promote { .. }
+        ));
+        // For a loss, higher is worse.
+        let policy = PromotionPolicy::default();
+        let worse = decide(
+            &policy,
+            "rmse",
+            false,
+            &side(2, 2, 0.0, 2.0, 12.0, 300),
+            &side(1, 4, 0.0, 2.0, 10.0, 900),
+        );
+        assert!(matches!(worse, Decision::Rollback { .. }));
+    }
+
+    #[test]
+    fn without_labels_the_decision_waits_then_goes_on_errors_and_latency_alone() {
+        let live = side(1, 4, 0.0, 2.0, 0.80, 900);
+        let unlabelled = |windows| side(2, windows, 0.0, 2.0, 0.10, 20);
+        assert!(
+            matches!(decision(&unlabelled(2), &live), Decision::Wait { reason } if reason.contains("waiting for labels"))
+        );
+        assert!(matches!(
+            decision(&unlabelled(6), &live),
+            Decision::Promote { reason } if reason.contains("not compared")
+        ));
+    }
+}
