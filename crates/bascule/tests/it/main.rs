@@ -5,6 +5,7 @@
 mod deployments;
 mod drift;
 mod mlflow_client;
+mod ui_browser;
 mod validate;
 
 use std::io::{BufRead, BufReader};
