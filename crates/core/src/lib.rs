@@ -16,6 +16,7 @@ mod ports;
 mod run_search;
 mod stage;
 mod tensor;
+mod time;
 mod tracking;
 mod validation;
 
@@ -43,6 +44,7 @@ pub use ports::{
 pub use run_search::{Comparator, RunSearch, SearchClause, SearchEntity, SearchOrder, SearchValue};
 pub use stage::{IllegalTransition, Stage};
 pub use tensor::{DataType, Signature, Tensor, TensorData, TensorSpec};
+pub use time::{civil_from_days, format_utc};
 pub use tracking::{
     Experiment, LifecycleState, Metric, NewRun, Param, Run, RunStatus, RunUpdate, Tag, ViewType,
 };

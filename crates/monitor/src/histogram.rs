@@ -29,6 +29,31 @@ pub enum Histogram {
 }
 
 impl Histogram {
+    /// For plotting: a label per bin (`a–b` for a numeric bin, the category otherwise),
+    /// then the reference and current counts.
+    pub fn bins(&self) -> (Vec<String>, &[u64], &[u64]) {
+        match self {
+            Histogram::Numeric {
+                edges,
+                reference,
+                current,
+            } => (
+                edges
+                    .windows(2)
+                    .map(|pair| format!("{}–{}", edge_label(pair[0]), edge_label(pair[1])))
+                    .collect(),
+                reference,
+                current,
+            ),
+            Histogram::Categorical {
+                categories,
+                reference,
+                current,
+                ..
+            } => (categories.clone(), reference, current),
+        }
+    }
+
     /// Shared equal-width bins over two sorted samples of finite values; `None` when
     /// both are empty.
     pub(crate) fn numeric(reference: &[f64], current: &[f64], n_bins: usize) -> Option<Self> {
@@ -104,6 +129,16 @@ impl Histogram {
             current: current_counts,
             pooled,
         }
+    }
+}
+
+/// A bin edge, short: two decimals, or two significant digits in scientific notation
+/// when very large or small.
+fn edge_label(value: f64) -> String {
+    if value != 0.0 && (value.abs() >= 1e5 || value.abs() < 1e-2) {
+        format!("{value:.1e}")
+    } else {
+        format!("{}", (value * 100.0).round() / 100.0)
     }
 }
 

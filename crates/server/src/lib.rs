@@ -1,6 +1,6 @@
 //! Bascule's HTTP layer: the native REST API under `/api/v1`, the Open Inference
 //! Protocol, MLflow's scoring protocol, the MLflow-compatible tracking, registry and artifact API
-//! (`mlflow/`), Prometheus `/metrics` (and, as it lands, the UI).
+//! (`mlflow/`), Prometheus `/metrics`, and the web UI (`ui/`, server-rendered HTML under `/ui`).
 //!
 //! Handlers translate between wire types and the lifecycle services; they hold no business
 //! rules. `error.rs` is the one place where an error code becomes an HTTP status and a
@@ -13,6 +13,7 @@ mod invocations;
 mod metrics;
 mod mlflow;
 mod oip;
+mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
+use axum::response::Redirect;
 use axum::routing::get;
 use bascule_lifecycle::Registry;
 use bascule_lifecycle::serving::Serving;
@@ -73,6 +75,8 @@ pub fn app(state: AppState) -> Router {
                 .layer(body_limit),
         )
         .merge(mlflow::routes())
+        .merge(ui::routes())
+        .route("/", get(|| async { Redirect::to("/ui") }))
         .route(
             "/metrics",
             get(metrics::render_metrics).layer(axum::Extension(http_metrics.clone())),

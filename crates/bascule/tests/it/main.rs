@@ -8,6 +8,7 @@ mod drift;
 mod feedback;
 mod mlflow_client;
 mod train;
+mod ui_browser;
 mod validate;
 
 use std::io::{BufRead, BufReader};

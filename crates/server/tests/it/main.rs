@@ -10,6 +10,7 @@ mod monitoring;
 mod oip;
 mod registry;
 mod rollout;
+mod ui;
 mod validation;
 
 use std::path::PathBuf;

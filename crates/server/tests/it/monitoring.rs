@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::{TestApp, error_message, fixture, fixture_bytes, test_app};
 
 /// The vendored rainfall days: 8 features (the pandas index and `rain` dropped), label.
-fn rainfall() -> Vec<(Vec<f32>, f64)> {
+pub fn rainfall() -> Vec<(Vec<f32>, f64)> {
     let path = fixture("../datasets/rainfall/rainfall.csv");
     let text = std::fs::read_to_string(path).expect("the vendored rainfall data set");
     text.lines()
@@ -29,14 +29,14 @@ fn rainfall() -> Vec<(Vec<f32>, f64)> {
         .collect()
 }
 
-const POLICY: &str = r#"
+pub const POLICY: &str = r#"
 thresholds = { roc_auc = 0.75 }
 
 [monitoring]
 window = 500
 "#;
 
-async fn deployed_rainfall(app: &TestApp, policy: &str) {
+pub async fn deployed_rainfall(app: &TestApp, policy: &str) {
     let request = Request::put("/api/v1/models/rain/policy")
         .header("content-type", "application/toml")
         .body(Body::from(policy.to_owned()))
@@ -56,21 +56,30 @@ async fn deployed_rainfall(app: &TestApp, policy: &str) {
         .expect("request");
     let (status, body) = app.send(request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let request = Request::post("/api/v1/models/rain/versions/1/validate")
-        .header("content-type", "text/csv")
-        .body(Body::from(fixture_bytes("rainfall/holdout.csv")))
-        .expect("request");
-    let (status, body) = app.send(request).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["report"]["decision"], "Validated", "{body}");
+    validate_rainfall(app, 1).await;
     let (status, body) = app
         .post_json("/api/v1/deployments", json!({"name": "rain", "version": 1}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+/// Validates a version of `rain` on the rainfall holdout; it must pass.
+pub async fn validate_rainfall(app: &TestApp, version: i64) {
+    let request = Request::post(format!("/api/v1/models/rain/versions/{version}/validate"))
+        .header("content-type", "text/csv")
+        .body(Body::from(fixture_bytes("rainfall/holdout.csv")))
+        .expect("request");
+    let (status, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["report"]["decision"], "Validated", "{body}");
+}
+
 /// Sends the given days one request each, with request ids `day-N`.
-async fn replay(app: &TestApp, days: &[(Vec<f32>, f64)], which: impl IntoIterator<Item = usize>) {
+pub async fn replay(
+    app: &TestApp,
+    days: &[(Vec<f32>, f64)],
+    which: impl IntoIterator<Item = usize>,
+) {
     for day in which {
         let body = json!({
             "id": format!("day-{day}"),
@@ -86,7 +95,7 @@ async fn replay(app: &TestApp, days: &[(Vec<f32>, f64)], which: impl IntoIterato
 }
 
 /// `n` days of 6000..12000 in a fixed pseudo-random order (a linear congruential walk).
-fn shuffled_validation_days(n: usize) -> Vec<usize> {
+pub fn shuffled_validation_days(n: usize) -> Vec<usize> {
     let mut state: u64 = 20_261_127;
     let mut days: Vec<usize> = (6000..12000).collect();
     for i in (1..days.len()).rev() {
