@@ -1,9 +1,10 @@
-//! The web UI in a real browser: Debian's `chromium`, headless, against a real server
-//! populated through the CLI and REST as a user would (the rainfall model validated,
-//! deployed, drifting on dew point, labelled; a retrained v2 validated against it and
-//! deployed as a canary; a tracking run). Every page's DOM is checked and a screenshot is
-//! saved under `target/ui-screenshots/`. Without chromium the test fails and says how to
-//! install it (`.ci/run` installs it).
+//! The web UI in a real browser: Debian's `chromium`, headless, against a real server on
+//! the data directory `bascule demo --no-serve` left (the rainfall model's whole journey:
+//! v1 validated, deployed, drifting on dew point, alerts, feedback with its export and
+//! retraining, v2 Improved, canaried and promoted), plus a tracking run logged through the
+//! MLflow API. Every page's DOM is checked and a screenshot is saved under
+//! `target/ui-screenshots/`. Without chromium the test fails and says how to install it
+//! (`.ci/run` installs it).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Server, cli, fixture, ok, path, start_server_with};
+use super::{Server, ok};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -49,93 +50,36 @@ fn post(server: &Server, target: &str, body: &str) -> String {
     answer
 }
 
-/// The rainfall days as `(features, label)`.
-fn rainfall() -> Vec<(Vec<String>, String)> {
-    let text = std::fs::read_to_string(fixture("../datasets/rainfall/rainfall.csv"))
-        .expect("the vendored rainfall data set");
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let fields: Vec<&str> = line.split(',').collect();
-            (
-                fields[1..9].iter().map(|v| (*v).to_owned()).collect(),
-                fields[9].to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn replay(server: &Server, days: &[(Vec<String>, String)], which: impl Iterator<Item = usize>) {
-    for day in which {
-        let body = format!(
-            r#"{{"id":"day-{day}","inputs":[{{"name":"input","shape":[1,8],"datatype":"FP32","data":[{}]}}]}}"#,
-            days[day].0.join(",")
-        );
-        post(server, "/v2/models/rain/infer", &body);
+/// Runs the demo into `data`, then starts a server on it.
+fn demo_server(data: &Path) -> Server {
+    let demo = super::bascule()
+        .args(["demo", "--no-serve", "--data-dir"])
+        .arg(data)
+        .output()
+        .expect("run the demo");
+    ok(demo);
+    let mut child = super::bascule()
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("ready line");
+    let url = line.trim().rsplit(' ').next().expect("url").to_owned();
+    Server {
+        child,
+        url,
+        _dir: tempfile::tempdir().unwrap(),
     }
 }
 
-/// Polls the windows until `done` holds for their JSON.
-fn wait_for_windows(server: &Server, done: impl Fn(&serde_json::Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, body) = http(&server.url, "GET", "/api/v1/models/rain/windows", "");
-        let windows: serde_json::Value = serde_json::from_str(&body).expect("windows JSON");
-        if done(&windows["windows"]) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "windows never got there: {body}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn populate(server: &Server, work: &Path) {
-    let model = fixture("rainfall/model.onnx");
-    let holdout = fixture("rainfall/holdout.csv");
-    let policy = fixture("rainfall/policy.toml");
-    ok(cli(server, &["models", "register", "rain", path(&model)]));
-    ok(cli(server, &["policy", "set", "rain", path(&policy)]));
-    ok(cli(
-        server,
-        &["validate", "rain", "1", "--data", path(&holdout)],
-    ));
-    ok(cli(server, &["deploy", "rain", "1"]));
-    let days = rainfall();
-    // 1000 days spread over the whole validation period in a scrambled order (3541 is
-    // prime to 6000, so no day repeats), then the drifting days from 12000.
-    replay(server, &days, (0..1000).map(|i| 6000 + i * 3541 % 6000));
-    replay(server, &days, 12000..13000);
-    wait_for_windows(server, |w| w.as_array().is_some_and(|w| w.len() >= 4));
-    let labels = work.join("labels.csv");
-    let mut csv = String::from("request_id,label\n");
-    for (day, (_, label)) in days.iter().enumerate().take(13000).skip(12000) {
-        csv.push_str(&format!("day-{day},{label}\n"));
-    }
-    std::fs::write(&labels, csv).unwrap();
-    ok(cli(server, &["labels", "rain", path(&labels)]));
-    wait_for_windows(server, |w| {
-        w.as_array()
-            .is_some_and(|w| w.iter().filter(|w| w["n_labelled"] == 500).count() >= 2)
-    });
-    ok(cli(
-        server,
-        &[
-            "models",
-            "register",
-            "rain",
-            path(&model),
-            "--parent",
-            "1",
-            "--data-digest",
-            "sha256:5eed",
-        ],
-    ));
-    ok(cli(
-        server,
-        &["validate", "rain", "2", "--data", path(&holdout)],
-    ));
-    ok(cli(server, &["deploy", "rain", "2", "--canary", "20"]));
-
+/// A finished tracking run with params, a metric curve and an artifact, logged through
+/// the MLflow API as the Python client would.
+fn log_run(server: &Server) {
     let api = "/api/2.0/mlflow";
     let experiment = post(
         server,
@@ -254,9 +198,9 @@ fn every_page_in_a_real_browser() {
         Path::new(CHROMIUM).exists(),
         "the UI's browser test needs Debian's chromium at {CHROMIUM}: run `apt-get install -y chromium` (.ci/run does)"
     );
-    let server = start_server_with(&[("BASCULE_MONITOR_INTERVAL_MS", "200")]);
     let work = tempfile::tempdir().unwrap();
-    populate(&server, work.path());
+    let server = demo_server(&work.path().join("demo"));
+    log_run(&server);
     std::fs::create_dir_all(screenshots()).unwrap();
     let profile = tempfile::tempdir().unwrap();
 
@@ -289,40 +233,41 @@ fn every_page_in_a_real_browser() {
             "1-models",
             "/ui".into(),
             700,
-            vec![
-                "rain",
-                "v1 live 80%",
-                "v2 canary 20%",
-                "metric_drop:roc_auc",
-            ],
+            vec!["rainfall", "v2 live 100%", "open feedback", "last alert"],
         ),
         (
             "2-model",
-            "/ui/models/rain".into(),
-            2400,
+            "/ui/models/rainfall".into(),
+            2600,
             vec![
                 "Status tracker",
+                "✓ Improved",
                 "✓ Monitored",
-                "retrained from v1",
+                "feedback #1",
                 "validation report",
                 "Event log",
             ],
         ),
         (
             "3-version-1",
-            "/ui/models/rain/versions/1".into(),
-            2000,
-            vec!["PASSED", "threshold: roc_auc", "Slices", "Signature"],
+            "/ui/models/rainfall/versions/1".into(),
+            1800,
+            vec!["PASSED", "threshold: roc_auc", "Signature"],
         ),
         (
             "3-version-2",
-            "/ui/models/rain/versions/2".into(),
-            1600,
-            vec!["Champion comparison", "confidence interval", "at 95%"],
+            "/ui/models/rainfall/versions/2".into(),
+            2000,
+            vec![
+                "Champion comparison",
+                "confidence interval",
+                "original holdout of version 1",
+                "threshold: roc_auc",
+            ],
         ),
         (
             "4-monitoring",
-            "/ui/models/rain/monitoring".into(),
+            "/ui/models/rainfall/monitoring?version=1".into(),
             4200,
             vec![
                 "dew point",
@@ -331,6 +276,24 @@ fn every_page_in_a_real_browser() {
                 "Prediction distribution",
                 "roc_auc at validation",
                 "Model latency per window",
+            ],
+        ),
+        (
+            "5-feedback",
+            "/ui/feedback".into(),
+            700,
+            vec!["#1", "resolved", "600 labelled"],
+        ),
+        (
+            "5-feedback-1",
+            "/ui/feedback/1".into(),
+            2200,
+            vec![
+                "export.csv",
+                "export.parquet",
+                "retraining",
+                "version 2 is Improved",
+                "promoted version 2",
             ],
         ),
         (

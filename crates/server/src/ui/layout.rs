@@ -72,6 +72,7 @@ pub fn window_href(name: &str, id: i64) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Models,
+    Feedback,
     Experiments,
     None,
 }
@@ -124,6 +125,7 @@ impl<'a> Shell<'a> {
         );
         for (label, href, section) in [
             ("Models", "/ui", Section::Models),
+            ("Feedback", "/ui/feedback", Section::Feedback),
             ("Experiments", "/ui/experiments", Section::Experiments),
         ] {
             let current = if section == self.section {

@@ -5,16 +5,18 @@
 //!
 //! | route | page |
 //! |---|---|
-//! | `/ui` | every model: live version, stage, traffic split, last alert |
+//! | `/ui` | every model: live version, stage, traffic split, last alert, open feedback |
 //! | `/ui/models/{name}` | the status tracker, lineage, deployments, alerts, event log |
 //! | `/ui/models/{name}/versions/{v}` | the validation report and the signature |
 //! | `/ui/models/{name}/monitoring[?version=]` | drift, performance, latency, traffic over windows |
 //! | `/ui/models/{name}/windows/{id}` | one window: per-feature drift and histograms |
+//! | `/ui/feedback`, `/ui/feedback/{id}` | feedback items: alerts, export, deliveries and runs, answer, history |
 //! | `/ui/experiments`, `/ui/experiments/{id}`, `/ui/runs/{id}` | tracking: runs, params, metric curves, artifacts |
 //!
 //! Anything else under `/ui/` is a 404 page.
 
 mod experiments;
+mod feedback;
 mod layout;
 mod model;
 mod models;
@@ -50,6 +52,8 @@ pub fn routes() -> Router<AppState> {
             "/ui/models/{name}/windows/{id}",
             get(monitoring::window_page),
         )
+        .route("/ui/feedback", get(feedback::feedback_list_page))
+        .route("/ui/feedback/{id}", get(feedback::feedback_page))
         .route("/ui/experiments", get(experiments::experiments_page))
         .route("/ui/experiments/{id}", get(experiments::experiment_page))
         .route("/ui/runs/{run_id}", get(experiments::run_page))

@@ -37,6 +37,18 @@ pub async fn model_page(State(state): State<AppState>, UiPath(name): UiPath<Stri
         .registry
         .alerts(Some(&name), None, ALERTS_SHOWN)
         .await?;
+    let feedback = state
+        .registry
+        .list_feedback(Some(&name), None, ALERTS_SHOWN)
+        .await?;
+    let answers: Answers = feedback
+        .iter()
+        .filter_map(|item| {
+            item.answered_by
+                .or(item.candidate_version)
+                .map(|v| (v, item.id))
+        })
+        .collect();
 
     let mut body = String::new();
     if !model.description.is_empty() {
@@ -58,7 +70,17 @@ pub async fn model_page(State(state): State<AppState>, UiPath(name): UiPath<Stri
         );
     } else {
         tracker(&mut body, &name, &versions, &events);
-        lineage(&mut body, &name, &versions, &events);
+        lineage(&mut body, &name, &versions, &events, &answers);
+    }
+    body.push_str("<h2 id=\"feedback\">Feedback</h2>\n");
+    if feedback.is_empty() {
+        empty_state(
+            &mut body,
+            "No feedback for this model.",
+            "An alert on a serving version opens an item, with an export of its traffic for retraining.",
+        );
+    } else {
+        super::feedback::items_table(&mut body, &feedback);
     }
     deployments(&mut body, &name, &deployment, &events);
     alerts_section(&mut body, &name, &alerts);
@@ -141,18 +163,7 @@ pub fn evidence_link(name: &str, event: &LifecycleEvent) -> String {
             "<a href=\"{}#validation\">validation report</a>",
             Esc(&version_href(name, event.version))
         ),
-        "monitoring_window" => match evidence
-            .reference
-            .rsplit('/')
-            .next()
-            .and_then(|id| id.parse::<i64>().ok())
-        {
-            Some(id) => format!(
-                "<a href=\"{}\">window #{id}</a>",
-                Esc(&window_href(name, id))
-            ),
-            None => format!("window {}", Esc(&evidence.reference)),
-        },
+        "monitoring_window" => id_link(&evidence.reference, "window", |id| window_href(name, id)),
         "deployment" => format!(
             "<a href=\"{}#deployments\">deployment {}</a>",
             Esc(&model_href(name)),
@@ -161,7 +172,25 @@ pub fn evidence_link(name: &str, event: &LifecycleEvent) -> String {
                 .rsplit_once('@')
                 .map_or(evidence.reference.as_str(), |(_, revision)| revision))
         ),
+        "feedback" => id_link(
+            &evidence.reference,
+            "feedback",
+            super::feedback::feedback_href,
+        ),
         kind => format!("{}: {}", Esc(kind), Esc(&evidence.reference)),
+    }
+}
+
+/// A link to the page of the id that ends an evidence reference (`…/windows/17`), or the
+/// reference as text.
+fn id_link(reference: &str, label: &str, href: impl Fn(i64) -> String) -> String {
+    match reference
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        Some(id) => format!("<a href=\"{}\">{label} #{id}</a>", Esc(&href(id))),
+        None => format!("{label} {}", Esc(reference)),
     }
 }
 
@@ -172,7 +201,16 @@ const GAP_Y: f64 = 18.0;
 const PAD: f64 = 16.0;
 
 /// Parent → child as boxes and arrows (an Improved child marked), and the same as a list.
-fn lineage(out: &mut String, name: &str, versions: &[ModelVersion], events: &[LifecycleEvent]) {
+/// Version → the feedback item it was registered to answer.
+type Answers = BTreeMap<i64, i64>;
+
+fn lineage(
+    out: &mut String,
+    name: &str,
+    versions: &[ModelVersion],
+    events: &[LifecycleEvent],
+    answers: &Answers,
+) {
     // Versions come oldest first and a parent is always older than its child.
     let mut depth: BTreeMap<i64, usize> = BTreeMap::new();
     for version in versions {
@@ -227,7 +265,7 @@ fn lineage(out: &mut String, name: &str, versions: &[ModelVersion], events: &[Li
             out,
             "<path d=\"M{sx:.1},{sy:.1} C{mid:.1},{sy:.1} {mid:.1},{ey:.1} {ex:.1},{ey:.1}\" fill=\"none\" stroke=\"#5b6575\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/><text x=\"{mid:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             sy.min(ey) - 8.0,
-            Esc(&edge_label(version))
+            Esc(&edge_label(version, answers))
         );
     }
     for version in versions {
@@ -256,7 +294,16 @@ fn lineage(out: &mut String, name: &str, versions: &[ModelVersion], events: &[Li
     out.push_str("</svg>\n<ul>\n");
     for version in versions {
         let parent = match version.lineage.parent_version {
-            Some(parent) => format!("retrained from v{parent} ({})", Esc(&edge_label(version))),
+            Some(parent) => format!(
+                "retrained from v{parent} ({})",
+                answers.get(&version.version).map_or_else(
+                    || Esc(&edge_label(version, answers)).to_string(),
+                    |id| format!(
+                        "<a href=\"{}\">feedback #{id}</a>",
+                        Esc(&super::feedback::feedback_href(*id))
+                    )
+                )
+            ),
             None => "no parent".to_owned(),
         };
         let _ = writeln!(
@@ -278,7 +325,10 @@ fn lineage(out: &mut String, name: &str, versions: &[ModelVersion], events: &[Li
 }
 
 /// What an edge says about how the child came about.
-fn edge_label(version: &ModelVersion) -> String {
+fn edge_label(version: &ModelVersion, answers: &Answers) -> String {
+    if let Some(id) = answers.get(&version.version) {
+        return format!("feedback #{id}");
+    }
     match (&version.lineage.data_digest, &version.lineage.code_ref) {
         (Some(digest), _) => {
             let digest = digest.strip_prefix("sha256:").unwrap_or(digest);

@@ -35,6 +35,20 @@ pub async fn models_page(State(state): State<AppState>) -> PageResult {
         }
     }
 
+    let mut open_feedback: HashMap<String, Vec<i64>> = HashMap::new();
+    for item in state
+        .registry
+        .list_feedback(None, None, ALERTS_READ)
+        .await?
+    {
+        if item.state.is_active() {
+            open_feedback
+                .entry(item.name.clone())
+                .or_default()
+                .push(item.id);
+        }
+    }
+
     let mut body = String::new();
     if models.is_empty() {
         empty_state(
@@ -50,7 +64,7 @@ pub async fn models_page(State(state): State<AppState>) -> PageResult {
         models.len(),
         if models.len() == 1 { "" } else { "s" }
     );
-    body.push_str("<table>\n<thead><tr><th>model</th><th class=\"num\">versions</th><th>live version</th><th>stage</th><th>traffic</th><th>last alert</th><th class=\"num\">open alerts</th><th>monitoring</th></tr></thead>\n<tbody>\n");
+    body.push_str("<table>\n<thead><tr><th>model</th><th class=\"num\">versions</th><th>live version</th><th>stage</th><th>traffic</th><th>last alert</th><th class=\"num\">open alerts</th><th>open feedback</th><th>monitoring</th></tr></thead>\n<tbody>\n");
     for model in &models {
         let deployment = deployments.get(&model.name);
         let live = deployment.and_then(|d| d.live);
@@ -81,7 +95,7 @@ pub async fn models_page(State(state): State<AppState>) -> PageResult {
         }
         let _ = writeln!(
             body,
-            "</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td><a href=\"{}\">windows and drift</a></td></tr>",
+            "</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><a href=\"{}\">windows and drift</a></td></tr>",
             model.latest_version.unwrap_or(0),
             live.map_or_else(
                 || "<span class=\"muted\">not deployed</span>".to_owned(),
@@ -97,6 +111,14 @@ pub async fn models_page(State(state): State<AppState>) -> PageResult {
                 |a| alert_cell(a)
             ),
             open_alerts.get(model.name.as_str()).copied().unwrap_or(0),
+            open_feedback.get(&model.name).map_or_else(
+                || "<span class=\"muted\">none</span>".to_owned(),
+                |ids| ids
+                    .iter()
+                    .map(|id| format!("<a href=\"/ui/feedback/{id}\">#{id}</a>"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Esc(&monitoring_href(&model.name)),
         );
     }

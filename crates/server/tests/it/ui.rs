@@ -109,7 +109,8 @@ async fn journey() -> TestApp {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     validate_rainfall(&app, 2).await;
-    // What the feedback loop will do once it lands: the retrained version beat its parent.
+    // What the feedback loop does (the browser test runs the real loop through `bascule
+    // demo`): the retrained version beat its parent.
     app.registry
         .transition(Transition {
             name: "rain".into(),
@@ -361,6 +362,7 @@ async fn empty_states_say_what_to_do_next() {
     assert_eq!(response.headers()["location"], "/ui");
 
     shows(&app, "/ui", &["No models yet", "bascule models register"]).await;
+    shows(&app, "/ui/feedback", &["No feedback yet", "[feedback]"]).await;
     shows(
         &app,
         "/ui/experiments",
@@ -444,6 +446,8 @@ async fn unknown_models_versions_windows_and_pages_are_404_pages() {
     not_found(&app, "/ui/experiments/999").await;
     not_found(&app, "/ui/experiments/abc").await;
     not_found(&app, "/ui/runs/no-such-run").await;
+    not_found(&app, "/ui/feedback/42").await;
+    not_found(&app, "/ui/feedback/x").await;
     let (status, body) = app
         .upload(
             "/api/v1/models/rain/versions",
@@ -525,8 +529,24 @@ async fn what_users_name_is_escaped() {
         )
         .await
         .unwrap();
+    let (item, _) = store
+        .open_feedback(bascule_core::NewFeedback {
+            name: XSS.into(),
+            version: 1,
+            summary: XSS.into(),
+            alert_ids: vec![],
+            window_id: None,
+        })
+        .await
+        .unwrap();
+    store
+        .add_feedback_note(item.id, XSS, XSS, XSS)
+        .await
+        .unwrap();
     let pages = [
         "/ui".to_owned(),
+        "/ui/feedback".to_owned(),
+        format!("/ui/feedback/{}", item.id),
         "/ui/models/rain".to_owned(),
         "/ui/models/rain/versions/1".to_owned(),
         "/ui/models/%3Cscript%3Ealert('x')%3C%2Fscript%3E".to_owned(),
