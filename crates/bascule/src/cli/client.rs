@@ -31,6 +31,13 @@ impl Client {
             .header("x-bascule-actor", &self.actor)
     }
 
+    /// A request to a path outside `/api/v1` (the MLflow-compatible API).
+    pub fn request_root(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-bascule-actor", &self.actor)
+    }
+
     /// Sends a request and decodes a JSON answer, or fails with the server's message.
     pub async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> anyhow::Result<T> {
         let response = self.send_raw(request).await?;

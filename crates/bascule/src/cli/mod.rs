@@ -8,6 +8,7 @@ mod feedback;
 mod models;
 mod monitoring;
 mod policy;
+mod tracking;
 mod train;
 mod validate;
 

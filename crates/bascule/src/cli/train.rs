@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::client::Client;
 use super::models::{ModelUpload, register_version};
+use super::tracking::{TrainingRun, log_training_run};
 
 /// Rows of the training data written as the MLflow input example.
 const EXAMPLE_ROWS: usize = 5;
@@ -132,7 +133,48 @@ pub async fn run(args: TrainArgs, client: Client) -> anyhow::Result<()> {
     let Some(name) = &args.register else {
         return Ok(());
     };
+    let feedback = args
+        .feedback
+        .clone()
+        .filter(|feedback| !feedback.is_empty());
+    let run_id = log_training_run(
+        &client,
+        TrainingRun {
+            experiment: name,
+            run_name: match args.parent {
+                Some(parent) => format!("{name} retrained from v{parent}"),
+                None => format!("{name} logistic regression"),
+            },
+            params: vec![
+                ("model", "logistic regression".to_owned()),
+                ("C", args.c.to_string()),
+                ("standardised", (!args.no_standardize).to_string()),
+                ("label", args.label.clone()),
+                ("features", set.feature_names.join(",")),
+                ("data", args.data.display().to_string()),
+                ("data_digest", digest.clone()),
+                ("rows", set.labels.len().to_string()),
+            ],
+            metrics: vec![
+                ("training_log_loss", fit.log_loss),
+                ("training_roc_auc", auc),
+                ("newton_steps", fit.iterations as f64),
+            ],
+            curve: ("objective_per_row", fit.objectives.clone()),
+            tags: [
+                Some(("mlflow.source.name", "bascule train".to_owned())),
+                feedback.clone().map(|id| ("bascule.feedback_id", id)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            artifact: ("model.onnx", onnx.clone()),
+        },
+    )
+    .await?;
+    println!("logged run {run_id} in experiment '{name}'");
     let mut query = vec![
+        ("run_id", run_id),
         (
             "description",
             format!(
@@ -150,12 +192,7 @@ pub async fn run(args: TrainArgs, client: Client) -> anyhow::Result<()> {
         ),
     ];
     query.extend(args.parent.map(|parent| ("parent", parent.to_string())));
-    query.extend(
-        args.feedback
-            .clone()
-            .filter(|feedback| !feedback.is_empty())
-            .map(|feedback| ("feedback", feedback)),
-    );
+    query.extend(feedback.map(|feedback| ("feedback", feedback)));
     let upload = match &args.out {
         Some(out) => ModelUpload::Path(out),
         None => ModelUpload::Onnx(onnx),

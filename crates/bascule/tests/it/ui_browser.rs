@@ -1,8 +1,7 @@
 //! The web UI in a real browser: Debian's `chromium`, headless, against a real server on
 //! the data directory `bascule demo --no-serve` left (the rainfall model's whole journey:
 //! v1 validated, deployed, drifting on dew point, alerts, feedback with its export and
-//! retraining, v2 Improved, canaried and promoted), plus a tracking run logged through the
-//! MLflow API. Every page's DOM is checked and a screenshot is saved under
+//! retraining, v2 Improved, canaried and promoted; each training logged as a run). Every page's DOM is checked and a screenshot is saved under
 //! `target/ui-screenshots/`. Without chromium the test fails and says how to install it
 //! (`.ci/run` installs it).
 
@@ -44,12 +43,6 @@ fn http(url: &str, method: &str, target: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
-fn post(server: &Server, target: &str, body: &str) -> String {
-    let (status, answer) = http(&server.url, "POST", target, body);
-    assert_eq!(status, 200, "{target}: {answer}");
-    answer
-}
-
 /// Runs the demo into `data`, then starts a server on it.
 fn demo_server(data: &Path) -> Server {
     let demo = super::bascule()
@@ -75,60 +68,6 @@ fn demo_server(data: &Path) -> Server {
         url,
         _dir: tempfile::tempdir().unwrap(),
     }
-}
-
-/// A finished tracking run with params, a metric curve and an artifact, logged through
-/// the MLflow API as the Python client would.
-fn log_run(server: &Server) {
-    let api = "/api/2.0/mlflow";
-    let experiment = post(
-        server,
-        &format!("{api}/experiments/create"),
-        r#"{"name":"rainfall-retraining"}"#,
-    );
-    let experiment: serde_json::Value = serde_json::from_str(&experiment).unwrap();
-    let run = post(
-        server,
-        &format!("{api}/runs/create"),
-        &format!(
-            r#"{{"experiment_id":"{}","run_name":"gbdt-200-trees","start_time":1767225600000}}"#,
-            experiment["experiment_id"].as_str().unwrap()
-        ),
-    );
-    let run: serde_json::Value = serde_json::from_str(&run).unwrap();
-    let run_id = run["run"]["info"]["run_id"].as_str().unwrap();
-    let metrics: Vec<String> = (0..30)
-        .map(|step| {
-            format!(
-                r#"{{"key":"val_auc","value":{},"timestamp":{},"step":{step}}}"#,
-                0.70 + 0.15 * (1.0 - (-f64::from(step) / 8.0).exp()),
-                1_767_225_600_000_i64 + i64::from(step) * 1000
-            )
-        })
-        .collect();
-    let (status, answer) = http(
-        &server.url,
-        "PUT",
-        &format!(
-            "/api/2.0/mlflow-artifacts/artifacts/{}/{run_id}/artifacts/feature_importance.csv",
-            experiment["experiment_id"].as_str().unwrap()
-        ),
-        "feature,importance\ndew point,0.41\nvisibility,0.22\n",
-    );
-    assert_eq!(status, 200, "{answer}");
-    post(
-        server,
-        &format!("{api}/runs/log-batch"),
-        &format!(
-            r#"{{"run_id":"{run_id}","metrics":[{}],"params":[{{"key":"n_estimators","value":"200"}},{{"key":"learning_rate","value":"0.05"}}]}}"#,
-            metrics.join(",")
-        ),
-    );
-    post(
-        server,
-        &format!("{api}/runs/update"),
-        &format!(r#"{{"run_id":"{run_id}","status":"FINISHED","end_time":1767225642000}}"#),
-    );
 }
 
 /// Chromium's flags for this machine: headless, no sandbox, nothing fetched on its own,
@@ -200,14 +139,13 @@ fn every_page_in_a_real_browser() {
     );
     let work = tempfile::tempdir().unwrap();
     let server = demo_server(&work.path().join("demo"));
-    log_run(&server);
     std::fs::create_dir_all(screenshots()).unwrap();
     let profile = tempfile::tempdir().unwrap();
 
     let (_, experiments) = http(
         &server.url,
         "GET",
-        "/api/2.0/mlflow/experiments/get-by-name?experiment_name=rainfall-retraining",
+        "/api/2.0/mlflow/experiments/get-by-name?experiment_name=rainfall",
         "",
     );
     let experiments: serde_json::Value = serde_json::from_str(&experiments).unwrap();
@@ -222,7 +160,13 @@ fn every_page_in_a_real_browser() {
         &format!(r#"{{"experiment_ids":["{experiment_id}"]}}"#),
     );
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
-    let run_id = runs["runs"][0]["info"]["run_id"]
+    // The run the retraining command logged for v2.
+    let run_id = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["info"]["run_name"] == "rainfall retrained from v1")
+        .unwrap_or_else(|| panic!("no retraining run: {runs}"))["info"]["run_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -300,22 +244,26 @@ fn every_page_in_a_real_browser() {
             "6-experiments",
             "/ui/experiments".into(),
             600,
-            vec!["rainfall-retraining"],
+            vec!["rainfall"],
         ),
         (
             "6-experiment",
             format!("/ui/experiments/{experiment_id}"),
-            600,
-            vec!["gbdt-200-trees", "n_estimators", "val_auc"],
+            700,
+            vec![
+                "rainfall logistic regression",
+                "rainfall retrained from v1",
+                "training_roc_auc",
+            ],
         ),
         (
             "6-run",
             format!("/ui/runs/{run_id}"),
-            1100,
+            1300,
             vec![
-                "val_auc over steps",
-                "learning_rate",
-                "feature_importance.csv",
+                "objective_per_row over steps",
+                "features",
+                "model.onnx",
                 "FINISHED",
             ],
         ),

@@ -200,13 +200,22 @@ pub async fn run_page(State(state): State<AppState>, UiPath(run_id): UiPath<Stri
     body.push_str("</div>\n</div>\n");
 
     body.push_str("<h2 id=\"curves\">Metric curves</h2>\n");
-    let curved: Vec<&str> = run.metrics.iter().map(|m| m.key.as_str()).collect();
-    if curved.is_empty() {
-        body.push_str("<p class=\"muted\">No metrics to draw.</p>\n");
+    // A metric logged at one step only is a value, not a curve: the table above has it.
+    let mut curves = Vec::new();
+    for metric in &run.metrics {
+        if curves.len() == MAX_CURVES {
+            break;
+        }
+        let history = store.get_metric_history(&run.run_id, &metric.key).await?;
+        if history.len() >= 2 {
+            curves.push((metric.key.as_str(), history));
+        }
+    }
+    if curves.is_empty() {
+        body.push_str("<p class=\"muted\">No metric was logged at more than one step (the values are in the table above).</p>\n");
     } else {
         body.push_str("<div class=\"grid\">\n");
-        for (index, key) in curved.iter().take(MAX_CURVES).enumerate() {
-            let history = store.get_metric_history(&run.run_id, key).await?;
+        for (index, (key, history)) in curves.iter().enumerate() {
             let id = format!("curve-{index}");
             let title = format!("{key} over steps");
             let mut chart = LineChart::new(&id, &title, "step", key);
@@ -219,11 +228,10 @@ pub async fn run_page(State(state): State<AppState>, UiPath(run_id): UiPath<Stri
             body.push_str("</div>\n");
         }
         body.push_str("</div>\n");
-        if curved.len() > MAX_CURVES {
+        if run.metrics.len() > MAX_CURVES {
             let _ = writeln!(
                 body,
-                "<p class=\"muted\">{} more metrics are in the table above.</p>",
-                curved.len() - MAX_CURVES
+                "<p class=\"muted\">Curves are drawn for the first {MAX_CURVES} metrics; all are in the table above.</p>"
             );
         }
     }

@@ -218,11 +218,11 @@ main{max-width:1320px;margin:0 auto;padding:1rem 2rem 3rem}\
 h1{font-size:1.6rem;margin:.4rem 0 1rem}h2{font-size:1.2rem;margin:1.8rem 0 .6rem}h3{font-size:1rem;margin:1.2rem 0 .4rem}\
 a{color:var(--accent)}.crumbs{font-size:.9rem;color:var(--muted)}.crumbs a{color:var(--muted)}\
 table{border-collapse:collapse;background:var(--card);margin:.4rem 0 1rem;font-size:.92rem}\
-th,td{border:1px solid var(--line);padding:.3rem .6rem;text-align:left;vertical-align:top}\
+th,td{border:1px solid var(--line);padding:.3rem .6rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
 th{background:#eef1f6;font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}\
 tbody tr:nth-child(even){background:#fafbfc}\
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.8rem 1rem;margin:.6rem 0}\
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1rem}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1rem}.grid>div{min-width:0}\
 .kpis{display:flex;flex-wrap:wrap;gap:.8rem;margin:.6rem 0 1rem}\
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.5rem .9rem;min-width:9rem}\
 .kpi b{display:block;font-size:1.25rem}.kpi span{color:var(--muted);font-size:.85rem}\

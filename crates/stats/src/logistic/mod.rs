@@ -73,6 +73,9 @@ pub struct LogisticFit {
     pub gradient: f64,
     /// The mean log-loss on the training rows (scikit-learn's `log_loss`).
     pub log_loss: f64,
+    /// The penalised objective per training row before the first Newton step and after
+    /// each one (decreasing): how the fit converged.
+    pub objectives: Vec<f64>,
 }
 
 /// Fits a binary logistic regression to `columns` (one slice per feature, each as long as
@@ -119,6 +122,7 @@ pub fn fit_logistic(
         },
         iterations: solution.iterations,
         gradient: solution.gradient,
+        objectives: solution.objectives,
         log_loss,
     })
 }

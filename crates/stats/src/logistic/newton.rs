@@ -36,6 +36,8 @@ pub(super) struct Solution {
     pub parameters: Vec<f64>,
     pub iterations: usize,
     pub gradient: f64,
+    /// The objective per row at the start and after each step.
+    pub objectives: Vec<f64>,
 }
 
 /// Minimises the penalised log-loss from all-zero parameters.
@@ -48,6 +50,7 @@ pub(super) fn minimise(
     let n_rows = design.labels.len() as f64;
     let mut parameters = vec![0.0; design.n_features + 1];
     let mut objective = objective_at(design, penalty, &parameters);
+    let mut objectives = vec![objective / n_rows];
     let mut iteration = 0;
     loop {
         let (gradient, hessian) = derivatives(design, penalty, &parameters);
@@ -57,6 +60,7 @@ pub(super) fn minimise(
                 parameters,
                 iterations: iteration,
                 gradient: largest,
+                objectives,
             });
         }
         if iteration == max_iterations {
@@ -76,6 +80,7 @@ pub(super) fn minimise(
                 *parameter += change;
             }
             objective = objective_at(design, penalty, &parameters);
+            objectives.push(objective / n_rows);
             iteration += 1;
             continue;
         }
@@ -98,6 +103,7 @@ pub(super) fn minimise(
             Some((candidate, value)) => {
                 parameters = candidate;
                 objective = value;
+                objectives.push(objective / n_rows);
                 iteration += 1;
             }
             // No step decreases the objective: it is flat to working precision here.
