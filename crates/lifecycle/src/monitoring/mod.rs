@@ -177,7 +177,12 @@ impl Registry {
     /// the windows whose labels arrived, and applies the alert rules.
     pub async fn watch_once(&self) -> Result<WatchSummary, LifecycleError> {
         let mut summary = WatchSummary::default();
-        for deployment in self.store().list_deployments().await? {
+        let deployments = self.store().list_deployments().await?;
+        match self.resolve_unserved_alerts(&deployments).await {
+            Ok(resolved) => summary.alerts_changed += resolved,
+            Err(error) => tracing::warn!(%error, "cannot resolve the alerts of retired versions"),
+        }
+        for deployment in deployments {
             let name = &deployment.name;
             let policy = self.model_policy(name).await?;
             let mut serving = Vec::new();
@@ -197,6 +202,48 @@ impl Registry {
             }
         }
         Ok(summary)
+    }
+
+    /// Resolves the open alerts of versions that no longer serve (retired, rolled back,
+    /// undeployed): no window of theirs can clear or confirm the condition any more.
+    async fn resolve_unserved_alerts(
+        &self,
+        deployments: &[bascule_core::Deployment],
+    ) -> Result<usize, LifecycleError> {
+        let serving: std::collections::HashSet<(&str, i64)> = deployments
+            .iter()
+            .flat_map(|d| {
+                d.live
+                    .into_iter()
+                    .chain(d.canary.map(|c| c.version))
+                    .chain(d.shadow)
+                    .map(move |v| (d.name.as_str(), v))
+            })
+            .collect();
+        let open = self
+            .store()
+            .list_alerts(None, Some(AlertState::Open), 10_000)
+            .await?;
+        let mut resolved = 0;
+        for alert in open {
+            if serving.contains(&(alert.name.as_str(), alert.version)) {
+                continue;
+            }
+            let outcome = bascule_core::RuleOutcome {
+                rule: alert.rule.clone(),
+                severity: alert.severity,
+                firing: false,
+                message: format!("version {} no longer serves", alert.version),
+                value: None,
+                threshold: alert.threshold,
+            };
+            resolved += self
+                .store()
+                .apply_rule_outcomes(&alert.name, alert.version, alert.last_window_id, &[outcome])
+                .await?
+                .len();
+        }
+        Ok(resolved)
     }
 
     async fn model_policy(&self, name: &str) -> Result<MonitoringPolicy, LifecycleError> {

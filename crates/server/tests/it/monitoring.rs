@@ -235,6 +235,23 @@ async fn drift_from_day_12000_alerts_on_dew_point_and_labels_show_the_drop() {
         ),
         (json!(1501), json!(1500), json!(1))
     );
+
+    // Undeployed, the version can no longer clear or confirm its alerts: they resolve.
+    let (status, body) = app
+        .send(
+            Request::delete("/api/v1/deployments/rain")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(open_alerts(&app).await, Vec::<Value>::new());
+    let (_, resolved) = app.get("/api/v1/models/rain/alerts?state=resolved").await;
+    assert!(
+        resolved["alerts"].as_array().unwrap().len() >= 3,
+        "{resolved}"
+    );
 }
 
 #[tokio::test]
