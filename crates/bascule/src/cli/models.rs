@@ -217,7 +217,7 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
                         .unwrap_or_else(|| "-".into()),
                     v.aliases.join(","),
                     v.created_by.clone(),
-                    format_time(v.creation_time),
+                    bascule_core::format_utc(v.creation_time),
                 ]
             });
             print_table(
@@ -235,7 +235,7 @@ pub async fn run(client: &Client, command: ModelsCommand) -> anyhow::Result<()> 
             let list: Events = client.send(client.request(Method::GET, &path)).await?;
             let rows = list.events.iter().map(|e| {
                 vec![
-                    format_time(e.time),
+                    bascule_core::format_utc(e.time),
                     e.version.to_string(),
                     format!("{} -> {}", e.from.as_deref().unwrap_or("(new)"), e.to),
                     e.actor.clone(),
@@ -384,33 +384,6 @@ fn files_under(root: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     Ok(found)
 }
 
-fn format_time(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let in_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
-        in_day / 3600,
-        in_day % 3600 / 60,
-        in_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in &rows {
@@ -429,18 +402,5 @@ fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     line(headers.iter().map(|h| h.to_string()).collect());
     for row in rows {
         line(row);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_utc_dates() {
-        assert_eq!(format_time(0), "1970-01-01 00:00:00Z");
-        // 2026-11-26T17:54:17Z
-        assert_eq!(format_time(1_795_715_657_000), "2026-11-26 17:54:17Z");
-        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00:00Z");
     }
 }

@@ -122,26 +122,8 @@ struct Bins {
 
 impl Bins {
     fn of(histogram: &Histogram) -> Bins {
-        let (labels, reference, current) = match histogram {
-            Histogram::Numeric {
-                edges,
-                reference,
-                current,
-            } => (
-                edges
-                    .windows(2)
-                    .map(|pair| format!("{}–{}", short(pair[0]), short(pair[1])))
-                    .collect(),
-                reference.clone(),
-                current.clone(),
-            ),
-            Histogram::Categorical {
-                categories,
-                reference,
-                current,
-                ..
-            } => (categories.clone(), reference.clone(), current.clone()),
-        };
+        let (labels, reference, current) = histogram.bins();
+        let (reference, current) = (reference.to_vec(), current.to_vec());
         let share = |counts: &[u64]| -> Vec<f64> {
             let total = counts.iter().sum::<u64>().max(1) as f64;
             counts.iter().map(|&count| count as f64 / total).collect()
@@ -153,14 +135,6 @@ impl Bins {
             reference,
             current,
         }
-    }
-}
-
-fn short(value: f64) -> String {
-    if value != 0.0 && (value.abs() >= 1e5 || value.abs() < 1e-3) {
-        format!("{value:.2e}")
-    } else {
-        format!("{}", (value * 1000.0).round() / 1000.0)
     }
 }
 
