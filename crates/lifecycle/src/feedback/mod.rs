@@ -546,8 +546,16 @@ impl Registry {
         let mut exported = 0;
         for state in [FeedbackState::Open, FeedbackState::Acknowledged] {
             for item in self.store().list_feedback(None, Some(state), 100).await? {
-                if item.export.is_none() && self.export_when_labelled(&item, false).await? {
-                    exported += 1;
+                if item.export.is_some() {
+                    continue;
+                }
+                // One item's failure (its version's profile gone, say) leaves the others.
+                match self.export_when_labelled(&item, false).await {
+                    Ok(true) => exported += 1,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, feedback = item.id, "cannot export feedback traffic");
+                    }
                 }
             }
         }

@@ -479,13 +479,18 @@ fn nice_ticks(low: f64, high: f64, count: usize) -> Vec<f64> {
         .map(|m| m * magnitude)
         .find(|step| *step >= raw)
         .unwrap_or(10.0 * magnitude);
-    let first = (low / step).floor() * step;
+    // Ticks are whole multiples of the step, rounded to the step's decimals so float dust
+    // (3 × 0.2 = 0.6000000000000001) does not reach the labels.
+    let decimals = (-step.log10().floor()).max(0.0) as i32;
+    let scale = 10f64.powi(decimals);
+    let first = (low / step).floor() as i64;
     let mut ticks = Vec::new();
-    let mut tick = first;
-    while tick <= high + step * 0.5 && ticks.len() < 50 {
-        // Snap away float dust (0.30000000000000004).
-        ticks.push((tick / step).round() * step);
-        tick += step;
+    for k in first.. {
+        let tick = ((k as f64 * step) * scale).round() / scale;
+        if tick > high + step * 0.5 || ticks.len() >= 50 {
+            break;
+        }
+        ticks.push(tick);
     }
     ticks
 }
