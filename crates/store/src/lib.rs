@@ -26,6 +26,7 @@ mod predictions;
 mod registry;
 mod run_data;
 mod run_io;
+mod run_load;
 mod run_search;
 mod runs;
 mod validation;

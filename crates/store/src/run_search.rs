@@ -1,6 +1,6 @@
 //! Run search: MLflow's filter and order compiled into one SQL query that picks a page of
 //! run ids (each clause a join on its key, which the `(key, value)` indexes of migration
-//! 0004 serve), then the page loaded as `runs::load` loads any selection.
+//! 0004 serve), then the page loaded as `run_load::load` loads any selection.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -15,7 +15,7 @@ use sqlx::{Arguments, Row};
 use crate::SqlMetadataStore;
 use crate::batch::ROWS_PER_STATEMENT;
 use crate::error::Result;
-use crate::runs::{Select, load};
+use crate::run_load::{Select, load};
 
 /// Builds the query: joins, conditions and their arguments, numbered as they are added.
 struct Query {
@@ -185,14 +185,14 @@ impl Query {
         clauses: &[SearchClause],
     ) -> Result<()> {
         let direction = if order.ascending { "ASC" } else { "DESC" };
-        let column = match order.entity {
+        let (column, nullable) = match order.entity {
             SearchEntity::Metric | SearchEntity::Param | SearchEntity::Tag => {
                 // A clause on the same key already joined it (and excludes runs without it).
                 let filtered = clauses
                     .iter()
                     .position(|clause| clause.entity == order.entity && clause.key == order.key);
                 match filtered {
-                    Some(position) => format!("f{position}.value"),
+                    Some(position) => (format!("f{position}.value"), false),
                     None => {
                         let alias = format!("o{index}");
                         let table = child_table(order.entity);
@@ -202,17 +202,25 @@ impl Query {
                             " LEFT JOIN {table} {alias} ON {alias}.run_uuid = r.run_uuid \
                               AND {alias}.key = {key}"
                         );
-                        format!("{alias}.value")
+                        (format!("{alias}.value"), true)
                     }
                 }
             }
-            SearchEntity::Attribute => attribute_column(&order.key)?.0.to_owned(),
+            SearchEntity::Attribute => {
+                let column = attribute_column(&order.key)?.0;
+                (column.to_owned(), column == "r.end_time")
+            }
             SearchEntity::Dataset => {
                 return Err(Error::invalid("runs cannot be ordered by a data set").into());
             }
         };
-        // Runs without the value come last, whichever the direction (as MLflow).
-        self.order.push(format!("({column} IS NULL)"));
+        // Runs without the value come last, whichever the direction (as MLflow). Only a
+        // column that can be NULL gets the term: on one that cannot, it would stop SQLite
+        // from reading the rows in the order of the `(key, is_nan, value)` index and
+        // stopping after the page (a sort of every matching run instead).
+        if nullable {
+            self.order.push(format!("({column} IS NULL)"));
+        }
         self.order.push(format!("{column} {direction}"));
         Ok(())
     }

@@ -1,60 +1,18 @@
-//! Runs: creating, updating, soft-deleting, and loading them with their latest metrics,
-//! params and tags — four queries for one run or for a whole experiment, never one per run.
-
-use std::collections::HashMap;
+//! Runs: creating, updating, soft-deleting and listing them (loading is `run_load`).
 
 use bascule_core::{
-    Error, LifecycleState, Metric, NewRun, Param, Run, RunStatus, RunUpdate, Tag, ViewType,
+    Error, LifecycleState, Metric, NewRun, Run, RunStatus, RunUpdate, Tag, ViewType,
 };
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Arguments, Row};
 
 use crate::SqlMetadataStore;
-use crate::batch::{last_value_per_key, placeholder_list, upsert_tags};
-use crate::error::{Result, parse_stored};
-use crate::experiments::view_condition;
+use crate::batch::{last_value_per_key, upsert_tags};
+use crate::error::Result;
+use crate::run_load::{Select, load};
 
 /// The tag MLflow keeps equal to the run's name.
 pub(crate) const RUN_NAME_TAG: &str = "mlflow.runName";
-
-/// Which runs a load selects.
-pub(crate) enum Select<'a> {
-    Id(&'a str),
-    Experiment(i64, ViewType),
-    /// These runs (at most `batch::ROWS_PER_STATEMENT`), in any order.
-    Ids(&'a [String]),
-}
-
-impl Select<'_> {
-    fn condition(&self) -> String {
-        match self {
-            Select::Id(_) => "r.run_uuid = $1".to_owned(),
-            Select::Experiment(_, view) => {
-                format!("r.experiment_id = $1 AND {}", view_condition(*view))
-            }
-            Select::Ids(run_ids) => {
-                format!(
-                    "r.run_uuid IN ({})",
-                    placeholder_list(run_ids.len().max(1), 0)
-                )
-            }
-        }
-    }
-
-    fn arguments(&self) -> Result<AnyArguments<'_>> {
-        let mut arguments = AnyArguments::default();
-        match self {
-            Select::Id(run_id) => arguments.add(*run_id),
-            Select::Experiment(experiment_id, _) => arguments.add(*experiment_id),
-            Select::Ids([]) => arguments.add(""),
-            Select::Ids(run_ids) => run_ids
-                .iter()
-                .try_for_each(|run_id| arguments.add(run_id.as_str())),
-        }
-        .map_err(sqlx::Error::Encode)?;
-        Ok(arguments)
-    }
-}
 
 /// Creates a run in an active experiment. As in MLflow, the run's name and its
 /// `mlflow.runName` tag are kept equal; a run given neither gets a generated name.
@@ -245,74 +203,6 @@ async fn load_one(connection: &mut AnyConnection, run_id: &str) -> Result<Run> {
         .ok_or_else(|| Error::not_found("run", run_id).into())
 }
 
-/// Loads the selected runs, newest first, with their latest metrics, params and tags
-/// (each sorted by key).
-pub(crate) async fn load(connection: &mut AnyConnection, select: Select<'_>) -> Result<Vec<Run>> {
-    let condition = select.condition();
-    let sql = format!(
-        "SELECT r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, \
-                r.end_time, r.artifact_uri, r.lifecycle_stage \
-         FROM runs r WHERE {condition} ORDER BY r.start_time DESC, r.run_uuid"
-    );
-    let rows = sqlx::query_with(&sql, select.arguments()?)
-        .fetch_all(&mut *connection)
-        .await?;
-    let mut runs = rows.iter().map(run_from_row).collect::<Result<Vec<_>>>()?;
-    if runs.is_empty() {
-        return Ok(runs);
-    }
-    let position: HashMap<String, usize> = runs
-        .iter()
-        .enumerate()
-        .map(|(position, run)| (run.run_id.clone(), position))
-        .collect();
-
-    // Each child table, joined to the same selection of runs, ordered by run then key.
-    let children = |table: &str, columns: &str| {
-        format!(
-            "SELECT c.run_uuid, {columns} FROM {table} c JOIN runs r ON r.run_uuid = c.run_uuid \
-             WHERE {condition} ORDER BY c.run_uuid, c.key"
-        )
-    };
-    let sql = children(
-        "latest_metrics",
-        "c.key, c.value, c.is_nan, c.timestamp, c.step",
-    );
-    for row in sqlx::query_with(&sql, select.arguments()?)
-        .fetch_all(&mut *connection)
-        .await?
-    {
-        if let Some(&position) = position.get(&row.try_get::<String, _>(0)?) {
-            runs[position].metrics.push(metric_from_row(&row, 1)?);
-        }
-    }
-    let sql = children("params", "c.key, c.value");
-    for row in sqlx::query_with(&sql, select.arguments()?)
-        .fetch_all(&mut *connection)
-        .await?
-    {
-        if let Some(&position) = position.get(&row.try_get::<String, _>(0)?) {
-            runs[position].params.push(Param {
-                key: row.try_get(1)?,
-                value: row.try_get(2)?,
-            });
-        }
-    }
-    let sql = children("run_tags", "c.key, c.value");
-    for row in sqlx::query_with(&sql, select.arguments()?)
-        .fetch_all(&mut *connection)
-        .await?
-    {
-        if let Some(&position) = position.get(&row.try_get::<String, _>(0)?) {
-            runs[position].tags.push(Tag {
-                key: row.try_get(1)?,
-                value: row.try_get(2)?,
-            });
-        }
-    }
-    Ok(runs)
-}
-
 /// Reads `key, value, is_nan, timestamp, step` starting at column `first`.
 pub(crate) fn metric_from_row(row: &AnyRow, first: usize) -> Result<Metric> {
     let value: f64 = row.try_get(first + 1)?;
@@ -322,28 +212,5 @@ pub(crate) fn metric_from_row(row: &AnyRow, first: usize) -> Result<Metric> {
         value: if is_nan == 1 { f64::NAN } else { value },
         timestamp: row.try_get(first + 3)?,
         step: row.try_get(first + 4)?,
-    })
-}
-
-fn run_from_row(row: &AnyRow) -> Result<Run> {
-    let status: String = row.try_get(4)?;
-    let lifecycle_stage: String = row.try_get(8)?;
-    Ok(Run {
-        run_id: row.try_get(0)?,
-        experiment_id: row.try_get(1)?,
-        run_name: row.try_get(2)?,
-        user_id: row.try_get(3)?,
-        status: parse_stored("runs.status", &status, RunStatus::parse)?,
-        start_time: row.try_get(5)?,
-        end_time: row.try_get(6)?,
-        artifact_uri: row.try_get(7)?,
-        lifecycle_stage: parse_stored(
-            "runs.lifecycle_stage",
-            &lifecycle_stage,
-            LifecycleState::parse,
-        )?,
-        metrics: Vec::new(),
-        params: Vec::new(),
-        tags: Vec::new(),
     })
 }

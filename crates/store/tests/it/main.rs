@@ -14,6 +14,7 @@ mod lifecycle;
 mod monitoring;
 mod registry;
 mod run_data;
+mod run_search;
 mod runs;
 mod validation;
 mod versions;
