@@ -11,33 +11,81 @@ use sqlx::{AnyConnection, Arguments};
 
 use crate::error::Result;
 
-/// Bound parameters per statement. SQLite finds a parameter's name by walking the list of
-/// the statement's parameters, and sqlx asks for every parameter's name when it binds, so
-/// binding costs grow with the square of the parameters in one statement: 5,000 of them
-/// (500 rows of 10 columns) spent a third of a loaded server's CPU in
-/// `sqlite3_bind_parameter_name`. A few hundred keep that negligible while still writing
-/// dozens of rows per statement.
+/// Bound parameters per statement. sqlx asks SQLite for every parameter's name when it
+/// binds, and SQLite finds a *numbered* parameter's name (`$7`) by walking the list of the
+/// statement's names, so binding `$N` placeholders costs the square of their number: 5,000
+/// of them (500 rows of 10 columns) spent a third of a loaded server's CPU in
+/// `sqlite3_bind_parameter_name`. Multi-row inserts therefore use anonymous `?`
+/// placeholders on SQLite (no names, no walk: see [`Placeholders`]); the other statements
+/// keep `$N` and a few hundred parameters keep their cost negligible.
 const PARAMETERS_PER_STATEMENT: usize = 240;
 
+/// Bound parameters per multi-row insert on SQLite, where its placeholders are anonymous:
+/// more rows per statement, fewer statements per batch. (SQLite allows 32,766.)
+const SQLITE_INSERT_PARAMETERS: usize = 960;
+
+/// How a multi-row statement spells its placeholders: `$N` (PostgreSQL, and SQLite
+/// statements that refer to a parameter twice) or `?`, bound in order (SQLite only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholders {
+    Numbered,
+    Anonymous,
+}
+
+impl Placeholders {
+    /// What `insert_rows` uses on `connection`: `?` on SQLite, `$N` elsewhere.
+    fn for_inserts(connection: &AnyConnection) -> Self {
+        if connection.backend_name() == SQLITE {
+            Placeholders::Anonymous
+        } else {
+            Placeholders::Numbered
+        }
+    }
+
+    fn per_statement(self) -> usize {
+        match self {
+            Placeholders::Numbered => PARAMETERS_PER_STATEMENT,
+            Placeholders::Anonymous => SQLITE_INSERT_PARAMETERS,
+        }
+    }
+}
+
+/// sqlx's name for the SQLite backend of an `AnyConnection`.
+const SQLITE: &str = "SQLite";
+
 /// Rows per statement of `n_columns` parameters each (at least one).
-pub(crate) fn rows_per_statement(n_columns: usize) -> usize {
-    (PARAMETERS_PER_STATEMENT / n_columns.max(1)).max(1)
+fn rows_per_statement(placeholders: Placeholders, n_columns: usize) -> usize {
+    (placeholders.per_statement() / n_columns.max(1)).max(1)
 }
 
 /// Values in one `IN (…)` list.
 pub(crate) const ROWS_PER_STATEMENT: usize = PARAMETERS_PER_STATEMENT;
 
 /// `($1, $2), ($3, $4), …`: `n_rows` groups of `n_columns` placeholders, numbered after
-/// the `n_bound` arguments the statement already has.
-pub(crate) fn placeholder_rows(n_rows: usize, n_columns: usize, n_bound: usize) -> String {
+/// the `n_bound` arguments the statement already has; or `(?, ?), (?, ?), …` for
+/// [`Placeholders::Anonymous`] (which must then be the statement's only placeholders).
+fn placeholder_rows(
+    placeholders: Placeholders,
+    n_rows: usize,
+    n_columns: usize,
+    n_bound: usize,
+) -> String {
     let mut sql = String::with_capacity(n_rows * n_columns * 5);
     for row in 0..n_rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..n_columns {
             let separator = if column == 0 { "" } else { ", " };
-            let number = n_bound + row * n_columns + column + 1;
-            // Writing to a String cannot fail.
-            let _ = write!(sql, "{separator}${number}");
+            match placeholders {
+                Placeholders::Anonymous => {
+                    sql.push_str(separator);
+                    sql.push('?');
+                }
+                Placeholders::Numbered => {
+                    let number = n_bound + row * n_columns + column + 1;
+                    // Writing to a String cannot fail.
+                    let _ = write!(sql, "{separator}${number}");
+                }
+            }
         }
         sql.push(')');
     }
@@ -52,8 +100,10 @@ pub(crate) fn placeholder_list(n: usize, n_bound: usize) -> String {
         .join(", ")
 }
 
-/// Runs `{insert} VALUES (…), (…) {on_conflict}` over `rows`, [`rows_per_statement`] at
-/// a time; `bind` adds one row's `n_columns` arguments. Returns the rows affected.
+/// Runs `{insert} VALUES (…), (…) {on_conflict}` over `rows`, a few hundred parameters
+/// per statement; `bind` adds one row's `n_columns` arguments. `insert` and `on_conflict`
+/// must have no placeholders of their own: on SQLite the rows' are anonymous `?`. Returns
+/// the rows affected.
 pub(crate) async fn insert_rows<'a, T>(
     connection: &mut AnyConnection,
     insert: &str,
@@ -62,11 +112,12 @@ pub(crate) async fn insert_rows<'a, T>(
     rows: &'a [T],
     mut bind: impl FnMut(&mut AnyArguments<'a>, &'a T) -> Result<(), BoxDynError>,
 ) -> Result<u64> {
+    let placeholders = Placeholders::for_inserts(connection);
     let mut n_affected = 0;
-    for chunk in rows.chunks(rows_per_statement(n_columns)) {
+    for chunk in rows.chunks(rows_per_statement(placeholders, n_columns)) {
         let sql = format!(
             "{insert} VALUES {} {on_conflict}",
-            placeholder_rows(chunk.len(), n_columns, 0)
+            placeholder_rows(placeholders, chunk.len(), n_columns, 0)
         );
         let mut arguments = AnyArguments::default();
         for row in chunk {
@@ -121,9 +172,19 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_then_columns() {
-        assert_eq!(placeholder_rows(2, 3, 0), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholder_rows(1, 2, 3), "($4, $5)");
+        let numbered = Placeholders::Numbered;
+        assert_eq!(
+            placeholder_rows(numbered, 2, 3, 0),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(placeholder_rows(numbered, 1, 2, 3), "($4, $5)");
         assert_eq!(placeholder_list(3, 1), "$2, $3, $4");
+        assert_eq!(
+            placeholder_rows(Placeholders::Anonymous, 2, 2, 0),
+            "(?, ?), (?, ?)"
+        );
+        assert_eq!(rows_per_statement(Placeholders::Anonymous, 10), 96);
+        assert_eq!(rows_per_statement(numbered, 10), 24);
     }
 
     #[test]
