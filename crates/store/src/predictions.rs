@@ -1,6 +1,8 @@
 //! The prediction log: every answered request of every serving version, appended in
 //! batches by the serving layer's writer task.
 
+mod encoding;
+
 use bascule_core::{Error, PredictionRecord, Role, Tensor};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Arguments, Row};
@@ -75,12 +77,12 @@ pub(crate) async fn list(
 }
 
 fn encode(tensors: &[Tensor]) -> Result<String> {
-    Ok(serde_json::to_string(tensors)
+    Ok(encoding::encode(tensors)
         .map_err(|error| Error::internal("cannot encode a prediction's tensors", error))?)
 }
 
 fn decode(column: &str, text: &str) -> Result<Vec<Tensor>> {
-    parse_stored(column, text, |text| serde_json::from_str(text).ok())
+    parse_stored(column, text, encoding::decode)
 }
 
 fn from_row(row: &AnyRow) -> Result<PredictionRecord> {
