@@ -2,8 +2,8 @@
 //! the data directory `bascule demo --no-serve` left (the rainfall model's whole journey:
 //! v1 validated, deployed, drifting on dew point, alerts, feedback with its export and
 //! retraining, v2 Improved, canaried and promoted; each training logged as a run). Every page's DOM is checked and a screenshot is saved under
-//! `target/ui-screenshots/`. Without chromium the test fails and says how to install it
-//! (`.ci/run` installs it).
+//! `target/ui-screenshots/`. Chromium is installed from Debian's packages when missing; if
+//! that cannot be done the test fails and says how.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -70,6 +70,35 @@ fn demo_server(data: &Path) -> Server {
     }
 }
 
+/// Installs Debian's chromium (and a font) when it is missing, so the README's test
+/// command needs no set-up of its own; fails with what to do when it cannot.
+fn ensure_chromium() {
+    if Path::new(CHROMIUM).exists() {
+        return;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let installed = apt(&["update", "-qq"])
+        && apt(&[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+            "fonts-dejavu-core",
+        ]);
+    assert!(
+        installed && Path::new(CHROMIUM).exists(),
+        "the UI's browser test needs Debian's chromium at {CHROMIUM} and could not install it: \
+         run `apt-get install -y chromium fonts-dejavu-core` as root"
+    );
+}
+
 /// Chromium's flags for this machine: headless, no sandbox, nothing fetched on its own,
 /// a fresh profile.
 fn chromium(profile: &Path) -> Command {
@@ -133,10 +162,7 @@ fn page_time(server: &Server, target: &str) -> Duration {
 
 #[test]
 fn every_page_in_a_real_browser() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "the UI's browser test needs Debian's chromium at {CHROMIUM}: run `apt-get install -y chromium` (.ci/run does)"
-    );
+    ensure_chromium();
     let work = tempfile::tempdir().unwrap();
     let server = demo_server(&work.path().join("demo"));
     std::fs::create_dir_all(screenshots()).unwrap();
