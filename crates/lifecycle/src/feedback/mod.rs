@@ -448,6 +448,17 @@ impl Registry {
         }
         let (mut opened, mut extended) = (0, 0);
         for ((name, version), alerts) in by_version {
+            // A version that no longer serves gets no feedback: nothing would act on it,
+            // and monitoring resolves its alerts.
+            if !self
+                .store()
+                .get_model_version(&name, version)
+                .await?
+                .stage
+                .is_serving()
+            {
+                continue;
+            }
             let summary = alerts
                 .iter()
                 .map(|a| format!("{}: {}", a.rule, shorten(&a.message, 160)))

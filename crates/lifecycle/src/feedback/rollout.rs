@@ -55,6 +55,11 @@ impl FeedbackLoop {
         if policy.promotion.mode == PromotionMode::Manual {
             return Ok(false);
         }
+        // The answer beat the item's version; it rolls out only while that version is
+        // the live one (otherwise it was never compared with what serves now).
+        if deployment.live != Some(item.version) {
+            return Ok(false);
+        }
         let promotion = &policy.promotion;
         let canary = deployment.canary.as_ref().map(|c| c.version);
         if canary != Some(answer) {
