@@ -116,13 +116,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (ready, address) = tokio::sync::oneshot::channel::<SocketAddr>();
     let serve_forever = !args.no_serve;
     let shutdown = async move {
+        // A stop the story asks for; the story ending without asking (serving) is none.
+        let asked = async {
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
         if serve_forever {
             tokio::select! {
-                _ = stopped => {},
+                () = asked => {},
                 _ = tokio::signal::ctrl_c() => {},
             }
         } else {
-            let _ = stopped.await;
+            asked.await;
         }
     };
     // The server and the story run side by side on this task; the story stops the
