@@ -5,7 +5,6 @@
 use bascule_core::{Error, FeedbackUpdate, ModelVersion, NewTask, TaskKind};
 
 use super::FEEDBACK_ACTOR;
-use super::export::is_active;
 use crate::registry::RegisterRequest;
 use crate::{LifecycleError, Registry};
 
@@ -39,7 +38,7 @@ impl Registry {
             );
             return Err(Error::invalid(refuse(message).await).into());
         }
-        if !is_active(&item) {
+        if !item.state.is_active() {
             let message = format!(
                 "feedback item {feedback_id} is resolved; open a new one or register without --feedback"
             );

@@ -5,7 +5,7 @@
 //! name from validation, so the export trains like the original data. Written as CSV and
 //! Parquet to the artifact store.
 
-use bascule_core::{Error, FeedbackExport, FeedbackItem, FeedbackState, LoggedPrediction};
+use bascule_core::{Error, FeedbackExport, FeedbackItem, LoggedPrediction};
 use bascule_datasets::{Column, Format, Frame};
 use bytes::Bytes;
 
@@ -125,11 +125,6 @@ impl Registry {
             .map_err(|error| Error::internal("building a production data set failed", error))??;
         Ok(data)
     }
-}
-
-/// Whether an item may still take a candidate or an export.
-pub(crate) fn is_active(item: &FeedbackItem) -> bool {
-    item.state != FeedbackState::Resolved
 }
 
 fn build(

@@ -103,10 +103,21 @@ impl FeedbackLoop {
         let since = deployment.updated_time;
         let metric = policy.primary_metric().to_owned();
         let canary_side = registry
-            .pooled_side(&item.name, answer, Role::Canary, since, &metric)
+            .pooled_side(
+                &item.name,
+                answer,
+                Role::Canary,
+                since,
+                &metric,
+                promotion.windows,
+            )
             .await?;
+        if canary_side.windows < promotion.windows {
+            // Too early to judge: the predictions are not read until the windows closed.
+            return Ok(false);
+        }
         let live_side = registry
-            .pooled_side(&item.name, live, Role::Live, since, &metric)
+            .pooled_side(&item.name, live, Role::Live, since, &metric, 0)
             .await?;
         let higher_is_better = MetricName::parse(&metric).is_none_or(|m| m.higher_is_better());
         let decision = decide(
@@ -204,7 +215,8 @@ impl Registry {
         Ok(())
     }
 
-    /// A version's windows in one role that started at or after `since`, pooled.
+    /// A version's windows in one role that started at or after `since`, pooled; fewer
+    /// than `at_least` windows are only counted, their predictions not read.
     async fn pooled_side(
         &self,
         name: &str,
@@ -212,6 +224,7 @@ impl Registry {
         role: Role,
         since: i64,
         metric: &str,
+        at_least: usize,
     ) -> Result<Side, LifecycleError> {
         let windows: Vec<StoredWindow> = self
             .store()
@@ -220,6 +233,15 @@ impl Registry {
             .into_iter()
             .filter(|w| w.role == role && w.start_time >= since)
             .collect();
+        if windows.len() < at_least {
+            return Ok(Side {
+                version,
+                windows: windows.len(),
+                health: window::health(&[]),
+                metric: None,
+                labelled: 0,
+            });
+        }
         let mut predictions: Vec<LoggedPrediction> = Vec::new();
         for stored in &windows {
             predictions.extend(self.store().window_predictions(stored).await?);

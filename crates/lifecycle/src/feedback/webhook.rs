@@ -66,16 +66,16 @@ impl FeedbackLoop {
     /// Claims the due deliveries and sends them concurrently.
     pub(super) async fn deliver_webhooks(&self) -> Result<usize, LifecycleError> {
         let registry = &self.inner.registry;
+        let longest = registry
+            .feedback_config()
+            .webhooks
+            .iter()
+            .map(|hook| hook.timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(5));
+        let lease = (longest + Duration::from_secs(5)).as_millis() as i64;
         let mut claimed = Vec::new();
         while claimed.len() < DELIVERIES_PER_PASS {
-            let longest = registry
-                .feedback_config()
-                .webhooks
-                .iter()
-                .map(|hook| hook.timeout)
-                .max()
-                .unwrap_or(Duration::from_secs(5));
-            let lease = (longest + Duration::from_secs(5)).as_millis() as i64;
             match registry
                 .store()
                 .claim_task(TaskKind::Webhook, now_millis(), lease)

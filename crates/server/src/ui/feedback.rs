@@ -10,6 +10,7 @@ use axum::response::Html;
 use bascule_core::{FeedbackItem, FeedbackState, Task, TaskState};
 
 use super::layout::{Esc, Section, Shell, empty_state, model_href, version_href, window_href};
+use super::svg::truncate;
 use super::{PageResult, UiPath, layout};
 use crate::AppState;
 
@@ -62,7 +63,7 @@ pub fn items_table(out: &mut String, items: &[FeedbackItem]) {
             Esc(&item.name),
             item.version,
             state_badge(item.state),
-            Esc(&shorten(&item.summary, 140)),
+            Esc(&truncate(&item.summary, 140)),
             item.alert_ids.len(),
             item.export.as_ref().map_or_else(
                 || "<span class=\"muted\">waiting for labels</span>".to_owned(),
@@ -174,7 +175,7 @@ fn tasks_table(out: &mut String, tasks: &[Task]) {
             "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             task.id,
             task.kind.as_str(),
-            Esc(&shorten(&task.target, 40)),
+            Esc(&truncate(&task.target, 40)),
             Esc(&task.event),
             task.attempts,
             task.last_status
@@ -214,11 +215,4 @@ fn state_badge(state: FeedbackState) -> String {
         FeedbackState::Answered | FeedbackState::Resolved => "ok",
     };
     format!("<span class=\"{class}\">{}</span>", state.as_str())
-}
-
-fn shorten(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
 }

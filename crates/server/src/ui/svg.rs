@@ -507,7 +507,8 @@ fn thin(n: usize) -> Vec<usize> {
     rows
 }
 
-fn truncate(text: &str, max_chars: usize) -> String {
+/// At most `max_chars` characters of `text`, the last an ellipsis when cut.
+pub(super) fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
     }
