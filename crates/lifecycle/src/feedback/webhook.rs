@@ -238,6 +238,74 @@ mod tests {
         );
     }
 
+    fn hook() -> WebhookConfig {
+        WebhookConfig {
+            name: "research".into(),
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: None,
+            events: Vec::new(),
+            max_attempts: 3,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn task(attempts: i64) -> Task {
+        Task {
+            id: 1,
+            kind: TaskKind::Webhook,
+            target: "research".into(),
+            feedback_id: None,
+            event: "feedback.opened".into(),
+            payload: "{}".into(),
+            state: bascule_core::TaskState::Running,
+            attempts,
+            next_attempt_time: 0,
+            lease_until: None,
+            last_error: None,
+            last_status: None,
+            output: None,
+            created_time: 0,
+            updated_time: 0,
+            finished_time: None,
+        }
+    }
+
+    #[test]
+    fn answers_are_judged_done_final_or_worth_retrying() {
+        let done = judge(&hook(), &task(1), Ok((204, String::new())));
+        assert!(matches!(
+            done,
+            TaskOutcome::Done {
+                status: Some(204),
+                ..
+            }
+        ));
+        // A client error no retry mends is final at once.
+        let refused = judge(&hook(), &task(1), Ok((404, "no such hook".into())));
+        assert!(matches!(
+            refused,
+            TaskOutcome::Failed {
+                status: Some(404),
+                ..
+            }
+        ));
+        for retried in [
+            Ok((503, String::new())),
+            Ok((429, String::new())),
+            Ok((408, String::new())),
+            Err("cannot connect".to_owned()),
+        ] {
+            let outcome = judge(&hook(), &task(2), retried);
+            assert!(matches!(outcome, TaskOutcome::Retry { .. }), "{outcome:?}");
+        }
+        // Out of attempts: given up, saying how many and why.
+        let given_up = judge(&hook(), &task(3), Ok((503, String::new())));
+        assert!(
+            matches!(&given_up, TaskOutcome::Failed { error, .. } if error.contains("gave up after 3 attempts; last: HTTP 503")),
+            "{given_up:?}"
+        );
+    }
+
     #[test]
     fn backoff_doubles_up_to_a_ceiling() {
         assert_eq!(backoff(1), Duration::from_secs(1));
