@@ -2,8 +2,9 @@
 
 use bascule_core::{Error, Evidence, LifecycleEvent, Stage, Transition};
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, Arguments, Row, Transaction};
+use sqlx::{Arguments, Row};
 
+use crate::connect::WriteTransaction;
 use crate::error::{Result, parse_stored};
 use crate::registry::require_model;
 use crate::versions::{self, require_version};
@@ -35,7 +36,7 @@ pub(crate) async fn transition(
 /// `transition` inside a write transaction the caller commits (the validation gate
 /// records its report in the same transaction).
 pub(crate) async fn transition_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTransaction,
     transition: Transition,
 ) -> Result<LifecycleEvent> {
     let Transition {

@@ -91,6 +91,7 @@ async fn a_rollback_under_load_fails_no_request() {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let answer: Value = serde_json::from_slice(&bytes).unwrap();
     let took = started.elapsed();
+    eprintln!("rollback answered by version 1 after {took:?}");
     assert_eq!(answer["model_version"], "1", "{answer}");
     assert!(took < Duration::from_secs(1), "rollback took {took:?}");
     tokio::time::sleep(Duration::from_millis(150)).await;
