@@ -35,8 +35,8 @@ pub use model::{
     NewModelVersion, RegisteredModel, Transition,
 };
 pub use monitoring::{
-    Alert, AlertState, Label, LabelReceipt, LabelSummary, LoggedPrediction, NewWindow, RuleOutcome,
-    Severity, StoredWindow,
+    Alert, AlertState, Label, LabelReceipt, LabelSummary, LoggedPrediction, NewWindow,
+    PendingPredictions, RuleOutcome, Severity, StoredWindow,
 };
 pub use ports::{
     ArtifactStore, BlobRef, ByteStream, EngineError, InferenceEngine, LoadedModel, MetadataStore,

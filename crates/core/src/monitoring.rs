@@ -47,6 +47,14 @@ pub struct LoggedPrediction {
     pub label: Option<f64>,
 }
 
+/// What waits past a version's last window: how many predictions (counted up to the
+/// window's size) and when the oldest of them was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PendingPredictions {
+    pub count: u64,
+    pub oldest_time: Option<crate::Millis>,
+}
+
 /// A window about to be stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewWindow {

@@ -12,10 +12,10 @@ use crate::{
     Experiment, FeedbackExport, FeedbackItem, FeedbackNote, FeedbackState, FeedbackUpdate, Label,
     LabelReceipt, LabelSummary, LifecycleEvent, LifecycleState, LoggedModel, LoggedModelStatus,
     LoggedPrediction, Metric, Millis, ModelLink, ModelVersion, NewFeedback, NewLoggedModel,
-    NewModelVersion, NewRun, NewTask, NewValidationRecord, NewWindow, Param, PolicyFormat,
-    PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate,
-    Signature, StoredPolicy, StoredWindow, Tag, Task, TaskKind, TaskOutcome, Tensor, Transition,
-    ValidationRecord, ViewType,
+    NewModelVersion, NewRun, NewTask, NewValidationRecord, NewWindow, Param, PendingPredictions,
+    PolicyFormat, PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo,
+    RunSearch, RunUpdate, Signature, StoredPolicy, StoredWindow, Tag, Task, TaskKind, TaskOutcome,
+    Tensor, Transition, ValidationRecord, ViewType,
 };
 
 /// The metadata store: experiments, runs, the registry and the lifecycle event log.
@@ -151,6 +151,16 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
         after: i64,
         limit: i64,
     ) -> Result<Vec<LoggedPrediction>>;
+    /// How many predictions of a version and role have ids after `after` (counted up to
+    /// `limit`) and the time of the oldest: whether a window is due, without reading it.
+    async fn pending_predictions(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+        after: i64,
+        limit: i64,
+    ) -> Result<PendingPredictions>;
     /// The predictions a window covers, with their labels.
     async fn window_predictions(&self, window: &StoredWindow) -> Result<Vec<LoggedPrediction>>;
     /// Stores a closed window; `None` if another replica stored it first.

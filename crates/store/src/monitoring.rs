@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bascule_core::{
     Alert, AlertState, Error, Label, LabelReceipt, LabelSummary, LoggedPrediction, Millis,
-    NewWindow, Role, RuleOutcome, StoredWindow,
+    NewWindow, PendingPredictions, Role, RuleOutcome, StoredWindow,
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
@@ -152,6 +152,34 @@ pub(crate) async fn predictions_after(
         .fetch_all(&store.pool)
         .await?;
     rows.iter().map(logged_from_row).collect()
+}
+
+/// How many predictions of a version and role follow `after` (up to `limit`), and the
+/// oldest one's time: the rows are visited, their tensors neither read out nor decoded.
+pub(crate) async fn pending_predictions(
+    store: &SqlMetadataStore,
+    name: &str,
+    version: i64,
+    role: Role,
+    after: i64,
+    limit: i64,
+) -> Result<PendingPredictions> {
+    let row = sqlx::query(
+        "SELECT COUNT(*), MIN(prediction_time) FROM (SELECT prediction_time FROM predictions \
+         WHERE name = $1 AND version = $2 AND role = $3 AND id > $4 ORDER BY id LIMIT $5) AS p",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(role.as_str())
+    .bind(after)
+    .bind(limit.max(0))
+    .fetch_one(&store.pool)
+    .await?;
+    let count: i64 = row.try_get(0)?;
+    Ok(PendingPredictions {
+        count: count.max(0) as u64,
+        oldest_time: row.try_get(1)?,
+    })
 }
 
 /// The predictions of a window, with their labels.

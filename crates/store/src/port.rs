@@ -6,10 +6,10 @@ use bascule_core::{
     FeedbackExport, FeedbackItem, FeedbackNote, FeedbackState, FeedbackUpdate, Label, LabelReceipt,
     LabelSummary, LifecycleEvent, LifecycleState, LoggedModel, LoggedModelStatus, LoggedPrediction,
     MetadataStore, Metric, Millis, ModelLink, ModelVersion, NewFeedback, NewLoggedModel,
-    NewModelVersion, NewRun, NewTask, NewValidationRecord, NewWindow, Param, PolicyFormat,
-    PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo, RunSearch, RunUpdate,
-    StoredPolicy, StoredWindow, Tag, Task, TaskKind, TaskOutcome, Transition, ValidationRecord,
-    ViewType,
+    NewModelVersion, NewRun, NewTask, NewValidationRecord, NewWindow, Param, PendingPredictions,
+    PolicyFormat, PredictionRecord, RegisteredModel, Result, Role, RuleOutcome, Run, RunIo,
+    RunSearch, RunUpdate, StoredPolicy, StoredWindow, Tag, Task, TaskKind, TaskOutcome, Transition,
+    ValidationRecord, ViewType,
 };
 
 use crate::{
@@ -204,6 +204,16 @@ impl MetadataStore for SqlMetadataStore {
         limit: i64,
     ) -> Result<Vec<LoggedPrediction>> {
         Ok(monitoring::predictions_after(self, name, version, role, after, limit).await?)
+    }
+    async fn pending_predictions(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+        after: i64,
+        limit: i64,
+    ) -> Result<PendingPredictions> {
+        Ok(monitoring::pending_predictions(self, name, version, role, after, limit).await?)
     }
     async fn window_predictions(&self, window: &StoredWindow) -> Result<Vec<LoggedPrediction>> {
         Ok(monitoring::window_predictions(self, window).await?)

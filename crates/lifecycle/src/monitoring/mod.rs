@@ -302,18 +302,27 @@ impl Registry {
             .await?
             .map_or(0, |w| w.last_prediction);
         loop {
+            // Most passes find the next window still filling: count it before reading
+            // (and decoding) its predictions.
+            let pending = self
+                .store()
+                .pending_predictions(name, version, role, cursor, size as i64)
+                .await?;
+            let Some(oldest) = pending.oldest_time else {
+                return Ok(());
+            };
+            let full = pending.count >= size;
+            let aged = policy.window_seconds.is_some_and(|seconds| {
+                now_millis() - oldest >= (seconds as i64).saturating_mul(1000)
+            });
+            if !full && !aged {
+                return Ok(());
+            }
             let window = self
                 .store()
                 .predictions_after(name, version, role, cursor, size as i64)
                 .await?;
-            let Some(first) = window.first() else {
-                return Ok(());
-            };
-            let full = window.len() as u64 >= size;
-            let aged = policy.window_seconds.is_some_and(|seconds| {
-                now_millis() - first.record.time >= (seconds as i64).saturating_mul(1000)
-            });
-            if !full && !aged {
+            if window.is_empty() {
                 return Ok(());
             }
             let reference = self.reference(name, version).await?;

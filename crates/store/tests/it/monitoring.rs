@@ -67,6 +67,56 @@ pub(crate) fn outcome(rule: &str, firing: bool) -> RuleOutcome {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn pending_predictions_count_a_version_and_role_up_to_the_limit() {
+    each_backend(|store| async move {
+        store.create_model_version(new_version("bc")).await.unwrap();
+        store.create_model_version(new_version("bc")).await.unwrap();
+        let empty = store
+            .pending_predictions("bc", 1, Role::Live, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!((empty.count, empty.oldest_time), (0, None));
+
+        let mut records: Vec<_> = (0..5)
+            .map(|i| {
+                let mut record = record(&format!("r{i}"), 1, Role::Live);
+                record.time += i;
+                record
+            })
+            .collect();
+        records.push(record("canary", 2, Role::Canary));
+        records.push(record("shadow", 1, Role::Shadow));
+        store.insert_predictions(&records).await.unwrap();
+        let ids = logged_ids(&store).await;
+
+        let all = store
+            .pending_predictions("bc", 1, Role::Live, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!((all.count, all.oldest_time), (5, Some(1_700_000_000_000)));
+        let capped = store
+            .pending_predictions("bc", 1, Role::Live, 0, 3)
+            .await
+            .unwrap();
+        assert_eq!(capped.count, 3);
+        let after = store
+            .pending_predictions("bc", 1, Role::Live, ids[1], 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (after.count, after.oldest_time),
+            (3, Some(1_700_000_000_002))
+        );
+        let canary = store
+            .pending_predictions("bc", 2, Role::Canary, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(canary.count, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn labels_join_predictions_by_request_id_and_unknown_ones_are_counted() {
     each_backend(|store| async move {
         store.create_model_version(new_version("bc")).await.unwrap();
