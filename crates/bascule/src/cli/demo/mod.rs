@@ -262,13 +262,30 @@ async fn drive(
     ));
     let mut traffic = replay::Replay::new(url, &days.rows[LIVE_FROM..], LIVE_FROM, args.rate)?;
     let deadline = Instant::now() + DEADLINE;
+    let mut held = false;
     loop {
-        let sent = traffic.send_for(Duration::from_millis(250)).await?;
+        // The days are finite: hold the traffic while a retraining runs (it needs none,
+        // and on a slow machine it would use up the days the candidate is judged on).
+        let retraining = retraining(client).await?;
+        if retraining != held {
+            held = retraining;
+            tracker.step(match held {
+                true => "holding the traffic while the retraining runs",
+                false => "resuming the traffic",
+            });
+        }
+        let sent = match held {
+            true => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                None
+            }
+            false => Some(traffic.send_for(Duration::from_millis(250)).await?),
+        };
         tracker.catch_up(client).await?;
         if tracker.done() {
             break;
         }
-        if sent == 0 {
+        if sent == Some(0) {
             bail!(
                 "the replay ran out of days before v2 went live; the tracker shows how far the loop got"
             );
@@ -285,6 +302,16 @@ async fn drive(
         traffic.labelled()
     ));
     Ok(())
+}
+
+/// Whether a retraining run is waiting for its turn or running.
+async fn retraining(client: &Client) -> anyhow::Result<bool> {
+    let tasks: Value = client
+        .send(client.request(Method::GET, "/tasks?limit=100"))
+        .await?;
+    Ok(tasks["tasks"].as_array().into_iter().flatten().any(|task| {
+        task["kind"] == "retrain" && matches!(task["state"].as_str(), Some("pending" | "running"))
+    }))
 }
 
 async fn train_v1(url: &str, data_file: &Path, features: &[String]) -> anyhow::Result<()> {
