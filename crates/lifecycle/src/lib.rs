@@ -7,6 +7,7 @@
 //! This crate knows no HTTP and no storage technology: it works through the port traits
 //! of `bascule-core` and the engines of `bascule-runtime`.
 
+mod background;
 mod engines;
 mod error;
 pub mod feedback;

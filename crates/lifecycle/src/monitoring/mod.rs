@@ -329,7 +329,7 @@ impl Registry {
             let rules = policy.alerts.clone();
             let drift_config = policy.drift.clone();
             let model = name.to_owned();
-            let (report, outcomes) = tokio::task::spawn_blocking(move || {
+            let (report, outcomes) = crate::background::run(move || {
                 let report =
                     build_report(&reference, &drift_config, &model, version, role, &window);
                 let outcomes = report
@@ -339,7 +339,10 @@ impl Registry {
                 (report, outcomes)
             })
             .await
-            .map_err(|error| Error::internal("a monitoring window failed", error))?;
+            .ok_or_else(|| Error::Internal {
+                what: "a monitoring window's report panicked".to_owned(),
+                source: None,
+            })?;
             cursor = report.last_prediction;
             let stored = self.store().insert_window(new_window(&report)?).await?;
             let Some(stored) = stored else {
@@ -431,7 +434,7 @@ impl Registry {
             };
             let predictions = self.store().window_predictions(&stored).await?;
             let rules = policy.alerts.clone();
-            let (report, outcomes) = tokio::task::spawn_blocking(move || {
+            let (report, outcomes) = crate::background::run(move || {
                 report.performance = Some(window::performance(&predictions, task, &validation));
                 let outcomes: Vec<_> = rules::evaluate(&rules, task, &report)
                     .into_iter()
@@ -440,7 +443,10 @@ impl Registry {
                 (report, outcomes)
             })
             .await
-            .map_err(|error| Error::internal("recomputing a window failed", error))?;
+            .ok_or_else(|| Error::Internal {
+                what: "recomputing a window's report panicked".to_owned(),
+                source: None,
+            })?;
             let labelled = report.performance.as_ref().map_or(0, |p| p.labelled) as i64;
             let body = serde_json::to_string(&report)
                 .map_err(|error| Error::internal("cannot encode a window report", error))?;
