@@ -223,7 +223,7 @@ fn render(state: &AppState, metrics: &HttpMetrics) -> String {
         (
             "bascule_prediction_log_queued_records",
             "gauge",
-            "Prediction records waiting in the log queue.",
+            "Prediction records accepted and not stored yet (queued, or in the batch being written).",
             log.queued,
         ),
         (

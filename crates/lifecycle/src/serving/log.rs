@@ -29,7 +29,10 @@ pub struct LogStats {
     pub written: u64,
     pub shed: u64,
     pub failed: u64,
+    /// Accepted and not stored yet: in the queue, or in the batch being gathered or
+    /// written (so accepted = written + failed + queued once the counters settle).
     pub queued: u64,
+    /// How many records the queue holds before it sheds.
     pub capacity: u64,
 }
 
@@ -92,12 +95,16 @@ impl PredictionLog {
 
     pub fn stats(&self) -> LogStats {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        // Stored first: a record counted as written was accepted before, so reading
+        // `accepted` last never shows more stored than accepted.
+        let (written, failed) = (load(&self.counters.written), load(&self.counters.failed));
+        let accepted = load(&self.counters.accepted);
         LogStats {
-            accepted: load(&self.counters.accepted),
-            written: load(&self.counters.written),
+            accepted,
+            written,
             shed: load(&self.counters.shed),
-            failed: load(&self.counters.failed),
-            queued: (self.capacity - self.sender.capacity()) as u64,
+            failed,
+            queued: accepted.saturating_sub(written + failed),
             capacity: self.capacity as u64,
         }
     }

@@ -189,7 +189,16 @@ async fn predictions_are_answered_logged_and_shadowed() {
     // Shadows run off the response path: give them a moment, then flush the log.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let stats = serving.shutdown().await;
-    assert_eq!((stats.written, stats.shed, stats.failed), (40, 0, 0));
+    assert_eq!(
+        (
+            stats.accepted,
+            stats.written,
+            stats.shed,
+            stats.failed,
+            stats.queued
+        ),
+        (40, 40, 0, 0, 0)
+    );
     let records = registry
         .store()
         .list_predictions("bc", None, 100)
