@@ -236,6 +236,10 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
     let mut current_length = max_j - min_j;
     let table_length = (2 * max_j + 2).min(n + 1) as usize;
     let mut column = vec![1.0; table_length];
+    // Each cell divides by i + j, and each cell waits for the one before it: multiplying
+    // by a reciprocal from a table shortens that chain (a division takes several times a
+    // multiplication's latency) and moves the result by at most an ulp or so per step.
+    let reciprocals: Vec<f64> = (0..=(m + n as u64)).map(|k| 1.0 / k as f64).collect();
     for value in column.iter_mut().take(max_j as usize) {
         *value = 0.0;
     }
@@ -252,7 +256,11 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
             let j = (offset + min_j) as f64;
             let source = (offset + min_j - last_min_j) as usize;
             let carried = column.get(source).copied().unwrap_or(1.0);
-            value = (carried * i_float + value * j) / (i_float + j);
+            let reciprocal = reciprocals
+                .get((i + offset + min_j) as usize)
+                .copied()
+                .unwrap_or(1.0 / (i_float + j));
+            value = (carried * i_float + value * j) * reciprocal;
             if let Some(slot) = column.get_mut(offset as usize) {
                 *slot = value;
             }
