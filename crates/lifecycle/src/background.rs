@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 use std::sync::mpsc;
 
+use bascule_core::Error;
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -14,9 +15,9 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// The nice value of the background thread: the lowest priority Linux has.
 const NICENESS: i32 = 19;
 
-/// Runs `work` on the background thread and waits for its result. `None` if the thread
-/// is gone or `work` panicked.
-pub(crate) async fn run<T, F>(work: F) -> Option<T>
+/// Runs `work` (`what`, for the error) on the background thread and waits for its result;
+/// an internal error if `work` panicked or the thread could not start.
+pub(crate) async fn run<T, F>(what: &str, work: F) -> Result<T, Error>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -25,12 +26,16 @@ where
     let job: Job = Box::new(move || {
         let _ = answer.send(work());
     });
-    worker().lock().ok()?.send(job).ok()?;
-    answered.await.ok()
+    // A job the thread never runs drops its answer, like one that panicked.
+    let _ = worker().send(job);
+    answered.await.map_err(|_| Error::Internal {
+        what: format!("{what} did not finish on the background thread (it panicked)"),
+        source: None,
+    })
 }
 
-fn worker() -> &'static std::sync::Mutex<mpsc::Sender<Job>> {
-    static WORKER: OnceLock<std::sync::Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+fn worker() -> &'static mpsc::Sender<Job> {
+    static WORKER: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     WORKER.get_or_init(|| {
         let (sender, jobs) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
@@ -38,7 +43,7 @@ fn worker() -> &'static std::sync::Mutex<mpsc::Sender<Job>> {
             .spawn(move || {
                 lower_priority();
                 for job in jobs {
-                    // A panicking job drops its answer (the caller sees `None`); the
+                    // A panicking job drops its answer (the caller gets an error); the
                     // thread goes on with the next.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 }
@@ -46,7 +51,7 @@ fn worker() -> &'static std::sync::Mutex<mpsc::Sender<Job>> {
         if let Err(error) = spawned {
             tracing::error!(%error, "cannot start the background thread");
         }
-        std::sync::Mutex::new(sender)
+        sender
     })
 }
 
@@ -68,18 +73,32 @@ mod tests {
 
     #[tokio::test]
     async fn work_runs_on_the_low_priority_thread_and_survives_a_panic() {
-        let name = run(|| std::thread::current().name().map(str::to_owned)).await;
-        assert_eq!(name, Some(Some("bascule-background".to_owned())));
+        let name = run("naming", || {
+            std::thread::current().name().map(str::to_owned)
+        })
+        .await;
+        assert_eq!(
+            name.expect("answered"),
+            Some("bascule-background".to_owned())
+        );
         #[cfg(target_os = "linux")]
         {
-            let nice = run(|| rustix::process::getpriority_process(Some(rustix::thread::gettid())))
-                .await
-                .expect("answered")
-                .expect("getpriority");
+            let nice = run("niceness", || {
+                rustix::process::getpriority_process(Some(rustix::thread::gettid()))
+            })
+            .await
+            .expect("answered")
+            .expect("getpriority");
             assert_eq!(nice, NICENESS);
         }
-        let panicked: Option<()> = run(|| panic!("a failing window")).await;
-        assert_eq!(panicked, None);
-        assert_eq!(run(|| 2 + 2).await, Some(4));
+        let panicked = run("a failing window", || panic!("a failing window")).await;
+        let error = panicked.expect_err("a panic is an error");
+        assert!(
+            error
+                .to_string()
+                .contains("a failing window did not finish"),
+            "{error}"
+        );
+        assert_eq!(run("sum", || 2 + 2).await.expect("answered"), 4);
     }
 }

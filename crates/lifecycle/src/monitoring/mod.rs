@@ -329,20 +329,17 @@ impl Registry {
             let rules = policy.alerts.clone();
             let drift_config = policy.drift.clone();
             let model = name.to_owned();
-            let (report, outcomes) = crate::background::run(move || {
-                let report =
-                    build_report(&reference, &drift_config, &model, version, role, &window);
-                let outcomes = report
-                    .task
-                    .map(|task| rules::evaluate(&rules, task, &report))
-                    .unwrap_or_default();
-                (report, outcomes)
-            })
-            .await
-            .ok_or_else(|| Error::Internal {
-                what: "a monitoring window's report panicked".to_owned(),
-                source: None,
-            })?;
+            let (report, outcomes) =
+                crate::background::run("a monitoring window's report", move || {
+                    let report =
+                        build_report(&reference, &drift_config, &model, version, role, &window);
+                    let outcomes = report
+                        .task
+                        .map(|task| rules::evaluate(&rules, task, &report))
+                        .unwrap_or_default();
+                    (report, outcomes)
+                })
+                .await?;
             cursor = report.last_prediction;
             let stored = self.store().insert_window(new_window(&report)?).await?;
             let Some(stored) = stored else {
@@ -434,19 +431,16 @@ impl Registry {
             };
             let predictions = self.store().window_predictions(&stored).await?;
             let rules = policy.alerts.clone();
-            let (report, outcomes) = crate::background::run(move || {
-                report.performance = Some(window::performance(&predictions, task, &validation));
-                let outcomes: Vec<_> = rules::evaluate(&rules, task, &report)
-                    .into_iter()
-                    .filter(|o| o.rule.starts_with("metric_drop"))
-                    .collect();
-                (report, outcomes)
-            })
-            .await
-            .ok_or_else(|| Error::Internal {
-                what: "recomputing a window's report panicked".to_owned(),
-                source: None,
-            })?;
+            let (report, outcomes) =
+                crate::background::run("recomputing a window's report", move || {
+                    report.performance = Some(window::performance(&predictions, task, &validation));
+                    let outcomes: Vec<_> = rules::evaluate(&rules, task, &report)
+                        .into_iter()
+                        .filter(|o| o.rule.starts_with("metric_drop"))
+                        .collect();
+                    (report, outcomes)
+                })
+                .await?;
             let labelled = report.performance.as_ref().map_or(0, |p| p.labelled) as i64;
             let body = serde_json::to_string(&report)
                 .map_err(|error| Error::internal("cannot encode a window report", error))?;
