@@ -318,28 +318,37 @@ impl Registry {
             if !full && !aged {
                 return Ok(());
             }
-            let window = self
-                .store()
-                .predictions_after(name, version, role, cursor, size as i64)
-                .await?;
-            if window.is_empty() {
-                return Ok(());
-            }
             let reference = self.reference(name, version).await?;
             let rules = policy.alerts.clone();
             let drift_config = policy.drift.clone();
             let model = name.to_owned();
-            let (report, outcomes) =
-                crate::background::run("a monitoring window's report", move || {
-                    let report =
-                        build_report(&reference, &drift_config, &model, version, role, &window);
-                    let outcomes = report
-                        .task
-                        .map(|task| rules::evaluate(&rules, task, &report))
-                        .unwrap_or_default();
-                    (report, outcomes)
-                })
-                .await?;
+            let store = self.store().clone();
+            let runtime = tokio::runtime::Handle::current();
+            // The window is read on the background thread too: turning a thousand stored
+            // rows into tensors is CPU work of the same kind as the report.
+            let built = crate::background::run("a monitoring window's report", move || {
+                let window = runtime.block_on(store.predictions_after(
+                    &model,
+                    version,
+                    role,
+                    cursor,
+                    size as i64,
+                ))?;
+                if window.is_empty() {
+                    return Ok(None);
+                }
+                let report =
+                    build_report(&reference, &drift_config, &model, version, role, &window);
+                let outcomes = report
+                    .task
+                    .map(|task| rules::evaluate(&rules, task, &report))
+                    .unwrap_or_default();
+                Ok::<_, Error>(Some((report, outcomes)))
+            })
+            .await??;
+            let Some((report, outcomes)) = built else {
+                return Ok(());
+            };
             cursor = report.last_prediction;
             let stored = self.store().insert_window(new_window(&report)?).await?;
             let Some(stored) = stored else {
@@ -429,18 +438,21 @@ impl Registry {
             ) else {
                 continue;
             };
-            let predictions = self.store().window_predictions(&stored).await?;
             let rules = policy.alerts.clone();
+            let store = self.store().clone();
+            let runtime = tokio::runtime::Handle::current();
+            let window = stored.clone();
             let (report, outcomes) =
                 crate::background::run("recomputing a window's report", move || {
+                    let predictions = runtime.block_on(store.window_predictions(&window))?;
                     report.performance = Some(window::performance(&predictions, task, &validation));
                     let outcomes: Vec<_> = rules::evaluate(&rules, task, &report)
                         .into_iter()
                         .filter(|o| o.rule.starts_with("metric_drop"))
                         .collect();
-                    (report, outcomes)
+                    Ok::<_, Error>((report, outcomes))
                 })
-                .await?;
+                .await??;
             let labelled = report.performance.as_ref().map_or(0, |p| p.labelled) as i64;
             let body = serde_json::to_string(&report)
                 .map_err(|error| Error::internal("cannot encode a window report", error))?;
@@ -461,7 +473,7 @@ impl Registry {
     }
 }
 
-/// The report of one window (pure: runs on the blocking pool).
+/// The report of one window (pure: runs on the background thread).
 fn build_report(
     reference: &Reference,
     drift_config: &bascule_monitor::DriftConfig,
