@@ -17,7 +17,7 @@ const BATCH: usize = 500;
 fn record(i: usize) -> PredictionRecord {
     let inputs = (0..30).map(|j| (i * 31 + j) as f32 * 0.37).collect();
     PredictionRecord {
-        request_id: uuid_like(i),
+        request_id: request_id(i),
         name: "bc".to_owned(),
         version: 1,
         role: Role::Live,
@@ -42,7 +42,7 @@ fn record(i: usize) -> PredictionRecord {
 }
 
 /// A request id as the server makes them: a per-process prefix and a counter.
-fn uuid_like(i: usize) -> String {
+fn request_id(i: usize) -> String {
     format!("3f9a1c07d2e4-{i:x}")
 }
 
