@@ -170,13 +170,15 @@ async fn open(url: &str) -> Result<SqlMetadataStore> {
         Backend::Postgres => options.max_connections(16),
     };
     let pool = options.connect(&target.url).await.map_err(unreachable)?;
-    tracing::info!(target = %target.display, "metadata store opened");
-    Ok(SqlMetadataStore {
+    let store = SqlMetadataStore {
         pool,
         backend: target.backend,
         target: target.display,
         write_turns: (target.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-    })
+    };
+    crate::predictions::move_legacy_rows(&store).await?;
+    tracing::info!(target = %store.target, "metadata store opened");
+    Ok(store)
 }
 
 /// A transaction that writes, holding its writer's turn (SQLite) until it ends. It reads

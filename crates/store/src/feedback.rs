@@ -10,9 +10,8 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Arguments, Row};
 
 use crate::error::{Result, parse_stored};
-use crate::monitoring::{
-    ALERT_COLUMNS, LOGGED_COLUMNS, alert_from_row, logged_from_row, newest_first,
-};
+use crate::monitoring::{ALERT_COLUMNS, alert_from_row, newest_first};
+use crate::predictions::{self, Filter};
 use crate::{SqlMetadataStore, now_millis};
 
 const FEEDBACK_COLUMNS: &str = "id, name, version, state, summary, alert_ids, window_id, export, \
@@ -374,6 +373,8 @@ pub(crate) async fn list_tasks(
     rows.iter().map(task_from_row).collect()
 }
 
+/// A model's newest answered (live and canary) predictions with ids above `after`, of one
+/// version when given, with labels only when `labelled_only`; oldest first.
 pub(crate) async fn recent_predictions(
     store: &SqlMetadataStore,
     name: &str,
@@ -382,30 +383,40 @@ pub(crate) async fn recent_predictions(
     labelled_only: bool,
     limit: i64,
 ) -> Result<Vec<LoggedPrediction>> {
-    let join = if labelled_only { "JOIN" } else { "LEFT JOIN" };
-    let mut arguments = AnyArguments::default();
-    arguments.add(name).map_err(sqlx::Error::Encode)?;
-    arguments.add(after).map_err(sqlx::Error::Encode)?;
-    arguments.add(limit.max(0)).map_err(sqlx::Error::Encode)?;
-    let mut version_condition = "TRUE";
-    if let Some(version) = version {
-        arguments.add(version).map_err(sqlx::Error::Encode)?;
-        version_condition = "p.version = $4";
-    }
-    let sql = format!(
-        "SELECT {LOGGED_COLUMNS} FROM predictions p \
-         {join} labels l ON l.name = p.name AND l.request_id = p.request_id \
-         WHERE p.name = $1 AND {version_condition} AND p.role IN ('live', 'canary') \
-           AND p.id > $2 \
-         ORDER BY p.id DESC LIMIT $3"
-    );
-    let rows = sqlx::query_with(&sql, arguments)
-        .fetch_all(&store.pool)
-        .await?;
-    let mut predictions: Vec<LoggedPrediction> =
-        rows.iter().map(logged_from_row).collect::<Result<_>>()?;
-    predictions.reverse();
-    Ok(predictions)
+    let limit = limit.max(0);
+    let records = if labelled_only {
+        // The labels find their predictions: there are usually far fewer of them.
+        let mut arguments = AnyArguments::default();
+        arguments.add(name).map_err(sqlx::Error::Encode)?;
+        arguments.add(after).map_err(sqlx::Error::Encode)?;
+        arguments.add(limit).map_err(sqlx::Error::Encode)?;
+        let mut version_condition = "";
+        if let Some(version) = version {
+            arguments.add(version).map_err(sqlx::Error::Encode)?;
+            version_condition = "AND r.version = $4";
+        }
+        let sql = format!(
+            "SELECT r.prediction_id FROM labels l JOIN prediction_requests r \
+                 ON r.name = l.name AND r.request_id = l.request_id \
+             WHERE l.name = $1 AND r.prediction_id > $2 AND r.role IN ('live', 'canary') \
+               {version_condition} \
+             ORDER BY r.prediction_id DESC LIMIT $3"
+        );
+        let ids: Vec<i64> = sqlx::query_scalar_with(&sql, arguments)
+            .fetch_all(&store.pool)
+            .await?;
+        predictions::holding(store, name, ids).await?
+    } else {
+        let filter = Filter {
+            version,
+            role: None,
+            answered_only: true,
+        };
+        let mut newest = predictions::newest(store, name, filter, after, limit as usize).await?;
+        newest.reverse();
+        newest
+    };
+    predictions::with_labels(store, name, records).await
 }
 
 fn encode_ids(ids: &[i64]) -> String {

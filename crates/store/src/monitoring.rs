@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Arguments, Row};
 
 use crate::batch::{ROWS_PER_STATEMENT, insert_rows, placeholder_list};
 use crate::error::{Result, parse_stored};
-use crate::predictions::record_from_row;
+use crate::predictions::{self, Filter};
 use crate::{SqlMetadataStore, now_millis};
 
 /// How many unknown request ids a receipt quotes.
@@ -41,7 +41,7 @@ pub(crate) async fn insert_labels(
     let now = now_millis();
     let mut tx = store.begin_write().await?;
     let existing = ids_present(&mut tx, "labels", name, &ids).await?;
-    let logged = ids_present(&mut tx, "predictions", name, &ids).await?;
+    let logged = ids_present(&mut tx, "prediction_requests", name, &ids).await?;
     let rows: Vec<(&str, f64)> = latest.into_iter().collect();
     insert_rows(
         &mut tx,
@@ -105,7 +105,7 @@ async fn ids_present(
 pub(crate) async fn label_summary(store: &SqlMetadataStore, name: &str) -> Result<LabelSummary> {
     let row = sqlx::query(
         "SELECT COUNT(*), \
-                COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM predictions p \
+                COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM prediction_requests p \
                     WHERE p.name = l.name AND p.request_id = l.request_id)), \
                 MAX(received_time) \
          FROM labels l WHERE l.name = $1",
@@ -123,10 +123,6 @@ pub(crate) async fn label_summary(store: &SqlMetadataStore, name: &str) -> Resul
     })
 }
 
-pub(crate) const LOGGED_COLUMNS: &str = "p.id, p.request_id, p.name, p.version, p.role, p.prediction_time, \
-                              p.latency_micros, p.inputs, p.outputs, p.error, \
-                              p.agrees_with_live, l.label";
-
 /// The predictions of a version and role with ids in `(after, ..]`, oldest first, at most
 /// `limit`, each with its label when one arrived.
 pub(crate) async fn predictions_after(
@@ -137,25 +133,23 @@ pub(crate) async fn predictions_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<LoggedPrediction>> {
-    let sql = format!(
-        "SELECT {LOGGED_COLUMNS} FROM predictions p \
-         LEFT JOIN labels l ON l.name = p.name AND l.request_id = p.request_id \
-         WHERE p.name = $1 AND p.version = $2 AND p.role = $3 AND p.id > $4 \
-         ORDER BY p.id LIMIT $5"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(name)
-        .bind(version)
-        .bind(role.as_str())
-        .bind(after)
-        .bind(limit.max(0))
-        .fetch_all(&store.pool)
-        .await?;
-    rows.iter().map(logged_from_row).collect()
+    let filter = stream(version, role);
+    let records =
+        predictions::oldest(store, name, filter, after, None, limit.max(0) as usize).await?;
+    predictions::with_labels(store, name, records).await
+}
+
+fn stream(version: i64, role: Role) -> Filter {
+    Filter {
+        version: Some(version),
+        role: Some(role),
+        answered_only: false,
+    }
 }
 
 /// How many predictions of a version and role follow `after` (up to `limit`), and the
-/// oldest one's time: the rows are visited, their tensors neither read out nor decoded.
+/// first one's time, from the segments' rows: at most one segment, the one `after` falls
+/// in, is decoded.
 pub(crate) async fn pending_predictions(
     store: &SqlMetadataStore,
     name: &str,
@@ -164,21 +158,33 @@ pub(crate) async fn pending_predictions(
     after: i64,
     limit: i64,
 ) -> Result<PendingPredictions> {
-    let row = sqlx::query(
-        "SELECT COUNT(*), MIN(prediction_time) FROM (SELECT prediction_time FROM predictions \
-         WHERE name = $1 AND version = $2 AND role = $3 AND id > $4 ORDER BY id LIMIT $5) AS p",
+    let count: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN first_id > $4 THEN last_id - first_id + 1                                        ELSE last_id - $4 END), 0) AS BIGINT)          FROM prediction_segments          WHERE name = $1 AND version = $2 AND role = $3 AND last_id > $4",
     )
     .bind(name)
     .bind(version)
     .bind(role.as_str())
     .bind(after)
-    .bind(limit.max(0))
     .fetch_one(&store.pool)
     .await?;
-    let count: i64 = row.try_get(0)?;
+    let Some(first) = predictions::first_segment_after(store, name, version, role, after).await?
+    else {
+        return Ok(PendingPredictions::default());
+    };
+    let first_id: i64 = first.try_get(0)?;
+    let oldest_time = if first_id > after {
+        first.try_get(4)?
+    } else {
+        let (_, records) = predictions::decode_row(name, &first)?;
+        records
+            .iter()
+            .find(|(id, _)| *id > after)
+            .map(|(_, record)| record.time)
+            .unwrap_or(first.try_get(4)?)
+    };
     Ok(PendingPredictions {
-        count: count.max(0) as u64,
-        oldest_time: row.try_get(1)?,
+        count: count.clamp(0, limit.max(0)) as u64,
+        oldest_time: Some(oldest_time),
     })
 }
 
@@ -187,29 +193,17 @@ pub(crate) async fn window_predictions(
     store: &SqlMetadataStore,
     window: &StoredWindow,
 ) -> Result<Vec<LoggedPrediction>> {
-    let sql = format!(
-        "SELECT {LOGGED_COLUMNS} FROM predictions p \
-         LEFT JOIN labels l ON l.name = p.name AND l.request_id = p.request_id \
-         WHERE p.name = $1 AND p.version = $2 AND p.role = $3 AND p.id BETWEEN $4 AND $5 \
-         ORDER BY p.id"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(&window.name)
-        .bind(window.version)
-        .bind(window.role.as_str())
-        .bind(window.first_prediction)
-        .bind(window.last_prediction)
-        .fetch_all(&store.pool)
-        .await?;
-    rows.iter().map(logged_from_row).collect()
-}
-
-pub(crate) fn logged_from_row(row: &AnyRow) -> Result<LoggedPrediction> {
-    Ok(LoggedPrediction {
-        id: row.try_get(0)?,
-        record: record_from_row(row, 1)?,
-        label: row.try_get(11)?,
-    })
+    let filter = stream(window.version, window.role);
+    let records = predictions::oldest(
+        store,
+        &window.name,
+        filter,
+        window.first_prediction - 1,
+        Some(window.last_prediction),
+        usize::MAX,
+    )
+    .await?;
+    predictions::with_labels(store, &window.name, records).await
 }
 
 const WINDOW_COLUMNS: &str = "id, name, version, role, first_prediction, last_prediction, \
@@ -339,12 +333,12 @@ pub(crate) async fn windows_with_new_labels(
 ) -> Result<Vec<StoredWindow>> {
     let sql = format!(
         "SELECT {WINDOW_COLUMNS} FROM monitor_windows w WHERE w.name = $1 AND EXISTS ( \
-             SELECT 1 FROM labels l JOIN predictions p \
+             SELECT 1 FROM labels l JOIN prediction_requests p \
                  ON p.name = l.name AND p.request_id = l.request_id \
              WHERE l.name = w.name AND l.received_time >= $2 \
                AND l.received_time >= w.computed_time \
                AND p.version = w.version AND p.role = w.role \
-               AND p.id BETWEEN w.first_prediction AND w.last_prediction) \
+               AND p.prediction_id BETWEEN w.first_prediction AND w.last_prediction) \
          ORDER BY w.id"
     );
     let rows = sqlx::query(&sql)

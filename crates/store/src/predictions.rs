@@ -1,54 +1,138 @@
 //! The prediction log: every answered request of every serving version, appended in
 //! batches by the serving layer's writer task.
+//!
+//! A batch is stored as segments: one row per (model, version, role) it holds, its records
+//! in one binary body (`segment`), plus a narrow row per record under its request id for
+//! labels to find (`prediction_requests`). Readers select the segments overlapping the ids
+//! they want and decode them here.
 
 mod encoding;
+mod segment;
 
-use bascule_core::{Error, PredictionRecord, Role, Tensor};
+use std::collections::HashMap;
+
+use bascule_core::{LoggedPrediction, PredictionRecord, Role};
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Arguments, Row};
+use sqlx::{AnyConnection, Arguments, Row};
 
 use crate::SqlMetadataStore;
-use crate::batch::insert_rows;
-use crate::error::{Result, parse_stored};
+use crate::batch::{ROWS_PER_STATEMENT, insert_rows, placeholder_list};
+use crate::error::{Result, StoreError, parse_stored};
 
-const COLUMNS: &str = "request_id, name, version, role, prediction_time, latency_micros, inputs, \
-                       outputs, error, agrees_with_live";
-const N_COLUMNS: usize = 10;
+/// The most records one segment holds: a reader wanting one record decodes at most this
+/// many.
+const SEGMENT_RECORDS: usize = 1024;
 
-/// Appends the records in one transaction, a few hundred rows per statement.
+/// Segments a reader fetches per query while it walks a range.
+const SEGMENTS_PER_QUERY: i64 = 16;
+
+const SEGMENT_COLUMNS: &str = "first_id, last_id, version, role, first_time, body";
+
+/// A logged record and its id.
+pub(crate) type Numbered = (i64, PredictionRecord);
+
+/// Appends the records in one transaction: a segment per (model, version, role) and
+/// [`SEGMENT_RECORDS`], and a request row per record. Ids are taken in the transaction, so
+/// they follow commit order; within a segment they follow the records' order.
 #[tracing::instrument(level = "debug", skip_all, fields(n_records = records.len()))]
 pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord]) -> Result<u64> {
     if records.is_empty() {
         return Ok(0);
     }
-    let encoded = records
+    let segments = segments_of(records);
+    // Encoded before the writer's turn is taken: other writers need not wait for it.
+    let bodies: Vec<Vec<u8>> = segments
         .iter()
-        .map(|record| Ok((encode(&record.inputs)?, encode(&record.outputs)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let rows: Vec<(&PredictionRecord, &(String, String))> = records.iter().zip(&encoded).collect();
+        .map(|segment| segment::encode(segment.iter().copied()))
+        .collect();
     let mut tx = store.begin_write().await?;
-    let inserted = insert_rows(
-        &mut tx,
-        &format!("INSERT INTO predictions ({COLUMNS})"),
+    let mut next = take_ids(&mut tx, records.len()).await?;
+    let mut requests = Vec::with_capacity(records.len());
+    for (segment, body) in segments.iter().zip(&bodies) {
+        let first = segment[0];
+        let first_id = next;
+        next += segment.len() as i64;
+        sqlx::query(
+            "INSERT INTO prediction_segments (first_id, last_id, name, version, role, \
+             first_time, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(first_id)
+        .bind(next - 1)
+        .bind(first.name.as_str())
+        .bind(first.version)
+        .bind(first.role.as_str())
+        .bind(first.time)
+        .bind(body.as_slice())
+        .execute(&mut *tx)
+        .await?;
+        requests.extend((first_id..).zip(segment.iter().copied()));
+    }
+    insert_requests(&mut tx, &requests).await?;
+    tx.commit().await?;
+    Ok(records.len() as u64)
+}
+
+/// The records grouped by (model, version, role) in order of first appearance, each group
+/// in the records' order and cut at [`SEGMENT_RECORDS`].
+fn segments_of(records: &[PredictionRecord]) -> Vec<Vec<&PredictionRecord>> {
+    let mut streams: Vec<Vec<&PredictionRecord>> = Vec::new();
+    for record in records {
+        let same = |other: &&PredictionRecord| {
+            other.version == record.version
+                && other.role == record.role
+                && other.name == record.name
+        };
+        match streams
+            .iter_mut()
+            .find(|stream| stream.first().is_some_and(same))
+        {
+            Some(stream) => stream.push(record),
+            None => streams.push(vec![record]),
+        }
+    }
+    streams
+        .into_iter()
+        .flat_map(|stream| {
+            stream
+                .chunks(SEGMENT_RECORDS)
+                .map(<[_]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Reserves `n` ids; returns the first. The counter's row stays locked until the
+/// transaction ends (on SQLite the writer's turn already serialises writers).
+async fn take_ids(connection: &mut AnyConnection, n: usize) -> Result<i64> {
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE prediction_log_ids SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id",
+    )
+    .bind(n as i64)
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(last - n as i64 + 1)
+}
+
+async fn insert_requests(
+    connection: &mut AnyConnection,
+    requests: &[(i64, &PredictionRecord)],
+) -> Result<()> {
+    insert_rows(
+        connection,
+        "INSERT INTO prediction_requests (name, request_id, prediction_id, version, role)",
         "",
-        N_COLUMNS,
-        &rows,
-        |arguments, (record, (inputs, outputs))| {
-            arguments.add(record.request_id.as_str())?;
+        5,
+        requests,
+        |arguments, (id, record)| {
             arguments.add(record.name.as_str())?;
+            arguments.add(record.request_id.as_str())?;
+            arguments.add(*id)?;
             arguments.add(record.version)?;
-            arguments.add(record.role.as_str())?;
-            arguments.add(record.time)?;
-            arguments.add(record.latency_micros)?;
-            arguments.add(inputs.as_str())?;
-            arguments.add(outputs.as_str())?;
-            arguments.add(record.error.as_deref())?;
-            arguments.add(record.agrees_with_live.map(i64::from))
+            arguments.add(record.role.as_str())
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(inserted)
+    Ok(())
 }
 
 /// The newest records of a model, or of one request, newest first.
@@ -58,53 +142,374 @@ pub(crate) async fn list(
     request_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PredictionRecord>> {
+    let limit = limit.max(0) as usize;
+    let mut newest_first = match request_id {
+        Some(request_id) => {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT prediction_id FROM prediction_requests WHERE name = $1 \
+                 AND request_id = $2 ORDER BY prediction_id DESC LIMIT $3",
+            )
+            .bind(name)
+            .bind(request_id)
+            .bind(limit as i64)
+            .fetch_all(&store.pool)
+            .await?;
+            let mut found = holding(store, name, ids).await?;
+            found.reverse();
+            found
+        }
+        None => newest(store, name, Filter::default(), 0, limit).await?,
+    };
+    newest_first.truncate(limit);
+    Ok(newest_first.into_iter().map(|(_, record)| record).collect())
+}
+
+/// Which of a model's segments a reader walks.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Filter {
+    /// One version only.
+    pub version: Option<i64>,
+    /// One role only.
+    pub role: Option<Role>,
+    /// Live and canary only: the answers callers received.
+    pub answered_only: bool,
+}
+
+impl Filter {
+    fn condition(&self, arguments: &mut AnyArguments<'_>) -> Result<String> {
+        let mut condition = String::new();
+        if let Some(version) = self.version {
+            arguments.add(version).map_err(sqlx::Error::Encode)?;
+            condition.push_str(&format!(" AND version = ${}", arguments.len()));
+        }
+        if let Some(role) = self.role {
+            arguments.add(role.as_str()).map_err(sqlx::Error::Encode)?;
+            condition.push_str(&format!(" AND role = ${}", arguments.len()));
+        }
+        if self.answered_only {
+            condition.push_str(" AND role IN ('live', 'canary')");
+        }
+        Ok(condition)
+    }
+}
+
+/// Up to [`SEGMENTS_PER_QUERY`] of a model's segments that `filter` keeps, selected and
+/// selected by `bounds` (SQL over the ids `$2` and `$3`), by last id.
+async fn segment_page(
+    store: &SqlMetadataStore,
+    name: &str,
+    filter: Filter,
+    (low, high): (i64, i64),
+    bounds: &str,
+    descending: bool,
+) -> Result<Vec<AnyRow>> {
     let mut arguments = AnyArguments::default();
     arguments.add(name).map_err(sqlx::Error::Encode)?;
-    arguments.add(limit.max(0)).map_err(sqlx::Error::Encode)?;
-    let condition = match request_id {
-        Some(request_id) => {
-            arguments.add(request_id).map_err(sqlx::Error::Encode)?;
-            "name = $1 AND request_id = $3"
-        }
-        None => "name = $1",
-    };
-    let sql =
-        format!("SELECT {COLUMNS} FROM predictions WHERE {condition} ORDER BY id DESC LIMIT $2");
-    let rows = sqlx::query_with(&sql, arguments)
+    arguments.add(low).map_err(sqlx::Error::Encode)?;
+    arguments.add(high).map_err(sqlx::Error::Encode)?;
+    arguments
+        .add(SEGMENTS_PER_QUERY)
+        .map_err(sqlx::Error::Encode)?;
+    let condition = filter.condition(&mut arguments)?;
+    let order = if descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {SEGMENT_COLUMNS} FROM prediction_segments WHERE name = $1 \
+         AND {bounds}{condition} ORDER BY last_id {order} LIMIT $4"
+    );
+    Ok(sqlx::query_with(&sql, arguments)
         .fetch_all(&store.pool)
+        .await?)
+}
+
+/// A model's records with ids in `(after, through]` (`through` unbounded when `None`),
+/// oldest first, at most `limit`.
+pub(crate) async fn oldest(
+    store: &SqlMetadataStore,
+    name: &str,
+    filter: Filter,
+    after: i64,
+    through: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Numbered>> {
+    let through = through.unwrap_or(i64::MAX);
+    let mut found = Vec::new();
+    let mut cursor = after;
+    while found.len() < limit {
+        let bounds = "last_id > $2 AND first_id <= $3";
+        let rows = segment_page(store, name, filter, (cursor, through), bounds, false).await?;
+        for row in &rows {
+            if found.len() >= limit {
+                break;
+            }
+            let (last_id, records) = decode_row(name, row)?;
+            cursor = last_id;
+            found.extend(
+                records
+                    .into_iter()
+                    .filter(|(id, _)| *id > after && *id <= through)
+                    .take(limit - found.len()),
+            );
+        }
+        if (rows.len() as i64) < SEGMENTS_PER_QUERY {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// A model's records with ids above `after`, newest first, at most `limit`.
+pub(crate) async fn newest(
+    store: &SqlMetadataStore,
+    name: &str,
+    filter: Filter,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Numbered>> {
+    let mut found = Vec::new();
+    let mut cursor = i64::MAX;
+    while found.len() < limit {
+        let bounds = "last_id > $2 AND last_id < $3";
+        let rows = segment_page(store, name, filter, (after, cursor), bounds, true).await?;
+        for row in &rows {
+            if found.len() >= limit {
+                break;
+            }
+            let first_id: i64 = row.try_get(0)?;
+            cursor = first_id;
+            let (_, records) = decode_row(name, row)?;
+            found.extend(
+                records
+                    .into_iter()
+                    .rev()
+                    .filter(|(id, _)| *id > after)
+                    .take(limit - found.len()),
+            );
+        }
+        if (rows.len() as i64) < SEGMENTS_PER_QUERY {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// The records of a model with these ids, oldest first (ids that no segment holds are
+/// skipped).
+pub(crate) async fn holding(
+    store: &SqlMetadataStore,
+    name: &str,
+    mut ids: Vec<i64>,
+) -> Result<Vec<Numbered>> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = Vec::with_capacity(ids.len());
+    let mut wanted = ids.into_iter().peekable();
+    while let Some(&id) = wanted.peek() {
+        let sql = format!(
+            "SELECT {SEGMENT_COLUMNS} FROM prediction_segments WHERE name = $1 \
+             AND last_id >= $2 ORDER BY last_id LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .bind(id)
+            .fetch_optional(&store.pool)
+            .await?;
+        let Some(row) = row else { break };
+        let first_id: i64 = row.try_get(0)?;
+        let (last_id, records) = decode_row(name, &row)?;
+        let mut in_segment = Vec::new();
+        while let Some(&id) = wanted.peek() {
+            if id > last_id {
+                break;
+            }
+            if id >= first_id {
+                in_segment.push(id);
+            }
+            wanted.next();
+        }
+        found.extend(
+            records
+                .into_iter()
+                .filter(|(id, _)| in_segment.binary_search(id).is_ok()),
+        );
+    }
+    Ok(found)
+}
+
+/// `records` with the label each one's request has, when one arrived.
+pub(crate) async fn with_labels(
+    store: &SqlMetadataStore,
+    name: &str,
+    records: Vec<Numbered>,
+) -> Result<Vec<LoggedPrediction>> {
+    let mut request_ids: Vec<&str> = records.iter().map(|(_, r)| r.request_id.as_str()).collect();
+    request_ids.sort_unstable();
+    request_ids.dedup();
+    let mut labels: HashMap<String, f64> = HashMap::new();
+    for chunk in request_ids.chunks(ROWS_PER_STATEMENT - 1) {
+        let mut arguments = AnyArguments::default();
+        arguments.add(name).map_err(sqlx::Error::Encode)?;
+        for id in chunk {
+            arguments.add(*id).map_err(sqlx::Error::Encode)?;
+        }
+        let sql = format!(
+            "SELECT request_id, label FROM labels WHERE name = $1 AND request_id IN ({})",
+            placeholder_list(chunk.len(), 1)
+        );
+        let rows = sqlx::query_with(&sql, arguments)
+            .fetch_all(&store.pool)
+            .await?;
+        for row in rows {
+            labels.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    Ok(records
+        .into_iter()
+        .map(|(id, record)| LoggedPrediction {
+            id,
+            label: labels.get(&record.request_id).copied(),
+            record,
+        })
+        .collect())
+}
+
+/// The first id of the first segment of a (model, version, role) holding an id above
+/// `after`, and that segment's row.
+pub(crate) async fn first_segment_after(
+    store: &SqlMetadataStore,
+    name: &str,
+    version: i64,
+    role: Role,
+    after: i64,
+) -> Result<Option<AnyRow>> {
+    let sql = format!(
+        "SELECT {SEGMENT_COLUMNS} FROM prediction_segments WHERE name = $1 AND version = $2 \
+         AND role = $3 AND last_id > $4 ORDER BY last_id LIMIT 1"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(name)
+        .bind(version)
+        .bind(role.as_str())
+        .bind(after)
+        .fetch_optional(&store.pool)
+        .await?)
+}
+
+/// A segment row's last id and its records, numbered.
+pub(crate) fn decode_row(name: &str, row: &AnyRow) -> Result<(i64, Vec<Numbered>)> {
+    let first_id: i64 = row.try_get(0)?;
+    let last_id: i64 = row.try_get(1)?;
+    let version: i64 = row.try_get(2)?;
+    let role: String = row.try_get(3)?;
+    let role = parse_stored("prediction_segments.role", &role, |role| {
+        role.parse::<Role>().ok()
+    })?;
+    let body: Vec<u8> = row.try_get(5)?;
+    let corrupt = || StoreError::Corrupt {
+        what: format!("the body of prediction segment {first_id}..={last_id} of model '{name}'"),
+    };
+    let records = segment::decode(&body).ok_or_else(corrupt)?;
+    if records.len() as i64 != last_id - first_id + 1 {
+        return Err(corrupt());
+    }
+    Ok((
+        last_id,
+        (first_id..)
+            .zip(records)
+            .map(|(id, record)| (id, record.into_record(name, version, role)))
+            .collect(),
+    ))
+}
+
+/// Rows moved per transaction by [`move_legacy_rows`].
+const LEGACY_ROWS_PER_TRANSACTION: i64 = 4096;
+
+/// Moves the rows of the log's first layout (`predictions_v1`, one row per record with its
+/// tensors as JSON) into segments, keeping their ids, a few thousand per transaction; the
+/// table is left empty. Returns how many rows moved. Runs when the store opens: a store
+/// that never had them finds the table empty at once.
+pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
+    let mut moved = 0;
+    loop {
+        let mut tx = store.begin_write().await?;
+        // Locks the counter's row: on PostgreSQL, replicas opening together take turns.
+        sqlx::query("UPDATE prediction_log_ids SET last_id = last_id WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT id, request_id, name, version, role, prediction_time, latency_micros, \
+             inputs, outputs, error, agrees_with_live FROM predictions_v1 ORDER BY id LIMIT $1",
+        )
+        .bind(LEGACY_ROWS_PER_TRANSACTION)
+        .fetch_all(&mut *tx)
         .await?;
-    rows.iter().map(from_row).collect()
+        let Some(last) = rows.last() else {
+            return Ok(moved);
+        };
+        let last_id: i64 = last.try_get(0)?;
+        let records = rows
+            .iter()
+            .map(|row| Ok((row.try_get::<i64, _>(0)?, legacy_record(row)?)))
+            .collect::<Result<Vec<Numbered>>>()?;
+        // A segment is a run of consecutive ids of one (model, version, role).
+        let mut start = 0;
+        for end in 1..=records.len() {
+            let cut = end == records.len() || {
+                let (previous_id, previous) = &records[end - 1];
+                let (id, record) = &records[end];
+                *id != previous_id + 1
+                    || record.name != previous.name
+                    || record.version != previous.version
+                    || record.role != previous.role
+                    || end - start == SEGMENT_RECORDS
+            };
+            if !cut {
+                continue;
+            }
+            let run = &records[start..end];
+            let (first_id, first) = &run[0];
+            sqlx::query(
+                "INSERT INTO prediction_segments (first_id, last_id, name, version, role, \
+                 first_time, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(*first_id)
+            .bind(run[run.len() - 1].0)
+            .bind(first.name.as_str())
+            .bind(first.version)
+            .bind(first.role.as_str())
+            .bind(first.time)
+            .bind(segment::encode(run.iter().map(|(_, record)| record)))
+            .execute(&mut *tx)
+            .await?;
+            start = end;
+        }
+        let requests: Vec<(i64, &PredictionRecord)> =
+            records.iter().map(|(id, record)| (*id, record)).collect();
+        insert_requests(&mut tx, &requests).await?;
+        sqlx::query("DELETE FROM predictions_v1 WHERE id <= $1")
+            .bind(last_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        moved += records.len() as u64;
+        tracing::info!(moved, "moved prediction log rows into segments");
+    }
 }
 
-fn encode(tensors: &[Tensor]) -> Result<String> {
-    Ok(encoding::encode(tensors)
-        .map_err(|error| Error::internal("cannot encode a prediction's tensors", error))?)
-}
-
-fn decode(column: &str, text: &str) -> Result<Vec<Tensor>> {
-    parse_stored(column, text, encoding::decode)
-}
-
-fn from_row(row: &AnyRow) -> Result<PredictionRecord> {
-    record_from_row(row, 0)
-}
-
-/// A record from the columns of [`COLUMNS`], starting at column `at`.
-pub(crate) fn record_from_row(row: &AnyRow, at: usize) -> Result<PredictionRecord> {
-    let role: String = row.try_get(at + 3)?;
-    let inputs: String = row.try_get(at + 6)?;
-    let outputs: String = row.try_get(at + 7)?;
-    let agrees: Option<i64> = row.try_get(at + 9)?;
+fn legacy_record(row: &AnyRow) -> Result<PredictionRecord> {
+    let role: String = row.try_get(4)?;
+    let inputs: String = row.try_get(7)?;
+    let outputs: String = row.try_get(8)?;
+    let agrees: Option<i64> = row.try_get(10)?;
     Ok(PredictionRecord {
-        request_id: row.try_get(at)?,
-        name: row.try_get(at + 1)?,
-        version: row.try_get(at + 2)?,
+        request_id: row.try_get(1)?,
+        name: row.try_get(2)?,
+        version: row.try_get(3)?,
         role: parse_stored("predictions.role", &role, |role| role.parse::<Role>().ok())?,
-        time: row.try_get(at + 4)?,
-        latency_micros: row.try_get(at + 5)?,
-        inputs: decode("predictions.inputs", &inputs)?,
-        outputs: decode("predictions.outputs", &outputs)?,
-        error: row.try_get(at + 8)?,
+        time: row.try_get(5)?,
+        latency_micros: row.try_get(6)?,
+        inputs: parse_stored("predictions.inputs", &inputs, encoding::decode)?,
+        outputs: parse_stored("predictions.outputs", &outputs, encoding::decode)?,
+        error: row.try_get(9)?,
         agrees_with_live: agrees.map(|agrees| agrees == 1),
     })
 }

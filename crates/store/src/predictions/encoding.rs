@@ -10,6 +10,10 @@
 //! encoding work, and the bytes are half as many. The bytes also keep what JSON cannot
 //! (NaN and infinities, which JSON would write as `null`). Booleans and strings keep the
 //! JSON array (`"data"`), and so do rows written before this format: both forms are read.
+//!
+//! The log now stores segments (`segment.rs`); this form is read only to move the rows of
+//! the first layout into segments, and written only by the tests of that move.
+#![cfg_attr(not(test), allow(dead_code))]
 
 use bascule_core::{DataType, Tensor, TensorData};
 use std::fmt::Write;
@@ -141,14 +145,19 @@ fn from_json(datatype: DataType, data: serde_json::Value) -> Option<TensorData> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::predictions) mod tests {
     use super::*;
 
-    fn tensor(name: &str, shape: Vec<usize>, data: TensorData) -> Tensor {
+    pub(in crate::predictions) fn tensor(
+        name: &str,
+        shape: Vec<usize>,
+        data: TensorData,
+    ) -> Tensor {
         Tensor::new(name, shape, data).unwrap()
     }
 
-    fn every_datatype() -> Vec<Tensor> {
+    /// A tensor of every datatype, with awkward values.
+    pub(in crate::predictions) fn every_datatype() -> Vec<Tensor> {
         vec![
             tensor(
                 "input",

@@ -115,3 +115,31 @@ fn database_names_are_swapped_in_urls() {
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
+
+/// Runs `test` with the URL of a fresh, empty SQLite database, then of a fresh PostgreSQL
+/// database if one is configured: for tests that build a schema by hand (an older one,
+/// say) before the store opens it.
+pub async fn each_empty_database<F, Fut>(test: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let path = directory.path().join("bascule.db");
+    eprintln!("--- on SQLite");
+    test(format!("sqlite:{}?mode=rwc", path.display())).await;
+
+    let Ok(admin_url) = std::env::var(DATABASE_URL_VARIABLE) else {
+        return;
+    };
+    eprintln!("--- on PostgreSQL");
+    let database = PostgresDatabase::create(&admin_url).await;
+    let outcome = tokio::spawn(test(database.url.clone())).await;
+    database.drop().await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("the PostgreSQL run did not finish: {error}"),
+        }
+    }
+}

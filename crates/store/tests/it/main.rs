@@ -12,6 +12,7 @@ mod feedback;
 mod fixtures;
 mod lifecycle;
 mod monitoring;
+mod prediction_log;
 mod registry;
 mod run_data;
 mod run_search;
