@@ -41,9 +41,10 @@ fn record(i: usize) -> PredictionRecord {
     }
 }
 
-/// A request id as the server makes them: a per-process prefix and a counter.
+/// A request id as the server makes them: a per-process prefix and a counter, 16 hex
+/// digits wide.
 fn request_id(i: usize) -> String {
-    format!("3f9a1c07d2e4-{i:x}")
+    format!("3f9a1c07d2e4-{i:016x}")
 }
 
 fn insert(c: &mut Criterion) {

@@ -1,7 +1,9 @@
 //! Request ids: every inference response carries one (`X-Request-Id`), so that labels
 //! arriving later can be joined to the logged prediction. A caller's id is kept; else one
 //! is made from a random per-process prefix and a counter (unique without a syscall per
-//! request).
+//! request), the counter as 16 hex digits so that a process's ids sort in the order it
+//! gave them: the prediction log's request index then grows at one edge, a few pages
+//! written per batch rather than a page per record (docs/benchmarks.md).
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +28,7 @@ pub struct RequestId(pub String);
 
 fn generate() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{}-{n:x}", PREFIX.as_str())
+    format!("{}-{n:016x}", PREFIX.as_str())
 }
 
 /// The caller's `X-Request-Id` when it is a sane header value, else a new id.
@@ -58,7 +60,9 @@ mod tests {
 
     #[test]
     fn generated_ids_are_unique_and_callers_ids_kept() {
-        assert_ne!(generate(), generate());
+        let (first, second) = (generate(), generate());
+        assert!(first < second, "{first} then {second}");
+        assert_eq!(first.len(), 12 + 1 + 16);
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID, HeaderValue::from_static("abc"));
         assert_eq!(from_headers(&headers), "abc");
