@@ -13,10 +13,13 @@ use std::collections::HashMap;
 
 use bascule_core::{LoggedPrediction, PredictionRecord, Role};
 use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::error::BoxDynError;
 use sqlx::{AnyConnection, Arguments, Row};
 
 use crate::SqlMetadataStore;
-use crate::batch::{ROWS_PER_STATEMENT, insert_rows, placeholder_list};
+use crate::batch::{
+    ROWS_PER_STATEMENT, is_sqlite, placeholder_list, placeholder_rows, statement_sizes,
+};
 use crate::error::{Result, StoreError, parse_stored};
 
 /// The most records one segment holds: a reader wanting one record decodes at most this
@@ -47,7 +50,6 @@ pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord
         .collect();
     let mut tx = store.begin_write().await?;
     let mut next = take_ids(&mut tx, records.len()).await?;
-    let mut requests = Vec::with_capacity(records.len());
     for (segment, body) in segments.iter().zip(&bodies) {
         let first = segment[0];
         let first_id = next;
@@ -65,9 +67,8 @@ pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord
         .bind(body.as_slice())
         .execute(&mut *tx)
         .await?;
-        requests.extend((first_id..).zip(segment.iter().copied()));
+        insert_requests(&mut tx, first_id, segment).await?;
     }
-    insert_requests(&mut tx, &requests).await?;
     tx.commit().await?;
     Ok(records.len() as u64)
 }
@@ -113,25 +114,47 @@ async fn take_ids(connection: &mut AnyConnection, n: usize) -> Result<i64> {
     Ok(last - n as i64 + 1)
 }
 
+/// The request rows of one segment's records (the first id and the records): the model,
+/// version and role are bound once per statement, each row adds its request id and id.
 async fn insert_requests(
     connection: &mut AnyConnection,
-    requests: &[(i64, &PredictionRecord)],
+    first_id: i64,
+    records: &[&PredictionRecord],
 ) -> Result<()> {
-    insert_rows(
-        connection,
-        "INSERT INTO prediction_requests (name, request_id, prediction_id, version, role)",
-        "",
-        5,
-        requests,
-        |arguments, (id, record)| {
-            arguments.add(record.name.as_str())?;
-            arguments.add(record.request_id.as_str())?;
-            arguments.add(*id)?;
-            arguments.add(record.version)?;
-            arguments.add(record.role.as_str())
-        },
-    )
-    .await?;
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    let anonymous = is_sqlite(connection);
+    let mut rest = records.iter().zip(first_id..);
+    for size in statement_sizes(records.len(), 2) {
+        // The rows' placeholders come first in the text: SQLite binds anonymous ones in
+        // order, and sqlx would look each numbered one up by name.
+        let constants = if anonymous {
+            "?, ?, ?".to_owned()
+        } else {
+            placeholder_list(3, 2 * size)
+        };
+        let sql = format!(
+            "WITH v (request_id, prediction_id) AS (VALUES {}) \
+             INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
+             SELECT request_id, prediction_id, {constants} FROM v",
+            placeholder_rows(size, 2, 0, anonymous)
+        );
+        let mut arguments = AnyArguments::default();
+        let mut add = || -> std::result::Result<(), BoxDynError> {
+            for (record, id) in rest.by_ref().take(size) {
+                arguments.add(record.request_id.as_str())?;
+                arguments.add(id)?;
+            }
+            arguments.add(first.name.as_str())?;
+            arguments.add(first.version)?;
+            arguments.add(first.role.as_str())
+        };
+        add().map_err(sqlx::Error::Encode)?;
+        sqlx::query_with(&sql, arguments)
+            .execute(&mut *connection)
+            .await?;
+    }
     Ok(())
 }
 
@@ -480,11 +503,10 @@ pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
             .bind(segment::encode(run.iter().map(|(_, record)| record)))
             .execute(&mut *tx)
             .await?;
+            let run: Vec<&PredictionRecord> = run.iter().map(|(_, record)| record).collect();
+            insert_requests(&mut tx, *first_id, &run).await?;
             start = end;
         }
-        let requests: Vec<(i64, &PredictionRecord)> =
-            records.iter().map(|(id, record)| (*id, record)).collect();
-        insert_requests(&mut tx, &requests).await?;
         sqlx::query("DELETE FROM predictions_v1 WHERE id <= $1")
             .bind(last_id)
             .execute(&mut *tx)
