@@ -26,8 +26,12 @@ use crate::error::{Result, StoreError, parse_stored};
 /// many.
 const SEGMENT_RECORDS: usize = 1024;
 
-/// Segments a reader fetches per query while it walks a range.
-const SEGMENTS_PER_QUERY: i64 = 16;
+/// Segments a reader fetches by its first query while it walks a range; each further query
+/// fetches twice as many, up to [`MAX_SEGMENTS_PER_QUERY`]. A window of a thousand records
+/// usually spans two or three segments: fetching sixteen bodies to use three cost the
+/// SQLite thread as much as the writer.
+const FIRST_SEGMENTS_PER_QUERY: i64 = 2;
+const MAX_SEGMENTS_PER_QUERY: i64 = 64;
 
 const SEGMENT_COLUMNS: &str = "first_id, last_id, version, role, first_time, body";
 
@@ -216,7 +220,7 @@ impl Filter {
     }
 }
 
-/// Up to [`SEGMENTS_PER_QUERY`] of a model's segments that `filter` keeps, selected and
+/// Up to `page` of a model's segments that `filter` keeps, selected and
 /// selected by `bounds` (SQL over the ids `$2` and `$3`), by last id.
 async fn segment_page(
     store: &SqlMetadataStore,
@@ -225,14 +229,13 @@ async fn segment_page(
     (low, high): (i64, i64),
     bounds: &str,
     descending: bool,
+    page: i64,
 ) -> Result<Vec<AnyRow>> {
     let mut arguments = AnyArguments::default();
     arguments.add(name).map_err(sqlx::Error::Encode)?;
     arguments.add(low).map_err(sqlx::Error::Encode)?;
     arguments.add(high).map_err(sqlx::Error::Encode)?;
-    arguments
-        .add(SEGMENTS_PER_QUERY)
-        .map_err(sqlx::Error::Encode)?;
+    arguments.add(page).map_err(sqlx::Error::Encode)?;
     let condition = filter.condition(&mut arguments)?;
     let order = if descending { "DESC" } else { "ASC" };
     let sql = format!(
@@ -257,9 +260,11 @@ pub(crate) async fn oldest(
     let through = through.unwrap_or(i64::MAX);
     let mut found = Vec::new();
     let mut cursor = after;
+    let mut page = FIRST_SEGMENTS_PER_QUERY;
     while found.len() < limit {
         let bounds = "last_id > $2 AND first_id <= $3";
-        let rows = segment_page(store, name, filter, (cursor, through), bounds, false).await?;
+        let rows =
+            segment_page(store, name, filter, (cursor, through), bounds, false, page).await?;
         for row in &rows {
             if found.len() >= limit {
                 break;
@@ -273,9 +278,10 @@ pub(crate) async fn oldest(
                     .take(limit - found.len()),
             );
         }
-        if (rows.len() as i64) < SEGMENTS_PER_QUERY {
+        if (rows.len() as i64) < page {
             break;
         }
+        page = (page * 2).min(MAX_SEGMENTS_PER_QUERY);
     }
     Ok(found)
 }
@@ -290,9 +296,10 @@ pub(crate) async fn newest(
 ) -> Result<Vec<Numbered>> {
     let mut found = Vec::new();
     let mut cursor = i64::MAX;
+    let mut page = FIRST_SEGMENTS_PER_QUERY;
     while found.len() < limit {
         let bounds = "last_id > $2 AND last_id < $3";
-        let rows = segment_page(store, name, filter, (after, cursor), bounds, true).await?;
+        let rows = segment_page(store, name, filter, (after, cursor), bounds, true, page).await?;
         for row in &rows {
             if found.len() >= limit {
                 break;
@@ -308,9 +315,10 @@ pub(crate) async fn newest(
                     .take(limit - found.len()),
             );
         }
-        if (rows.len() as i64) < SEGMENTS_PER_QUERY {
+        if (rows.len() as i64) < page {
             break;
         }
+        page = (page * 2).min(MAX_SEGMENTS_PER_QUERY);
     }
     Ok(found)
 }
@@ -358,6 +366,9 @@ pub(crate) async fn holding(
     Ok(found)
 }
 
+/// Request ids per label query on SQLite (under its default limit of 32,766 parameters).
+const LABELS_PER_QUERY: usize = 1000;
+
 /// `records` with the label each one's request has, when one arrived.
 pub(crate) async fn with_labels(
     store: &SqlMetadataStore,
@@ -368,16 +379,31 @@ pub(crate) async fn with_labels(
     request_ids.sort_unstable();
     request_ids.dedup();
     let mut labels: HashMap<String, f64> = HashMap::new();
-    for chunk in request_ids.chunks(ROWS_PER_STATEMENT - 1) {
+    // Anonymous placeholders on SQLite: sqlx looks every numbered one up by name, which
+    // made a window's label lookups quadratic in the list's length.
+    let anonymous = store.is_sqlite();
+    let per_query = if anonymous {
+        LABELS_PER_QUERY
+    } else {
+        ROWS_PER_STATEMENT - 1
+    };
+    for chunk in request_ids.chunks(per_query) {
         let mut arguments = AnyArguments::default();
         arguments.add(name).map_err(sqlx::Error::Encode)?;
         for id in chunk {
             arguments.add(*id).map_err(sqlx::Error::Encode)?;
         }
-        let sql = format!(
-            "SELECT request_id, label FROM labels WHERE name = $1 AND request_id IN ({})",
-            placeholder_list(chunk.len(), 1)
-        );
+        let sql = if anonymous {
+            format!(
+                "SELECT request_id, label FROM labels WHERE name = ? AND request_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            )
+        } else {
+            format!(
+                "SELECT request_id, label FROM labels WHERE name = $1 AND request_id IN ({})",
+                placeholder_list(chunk.len(), 1)
+            )
+        };
         let rows = sqlx::query_with(&sql, arguments)
             .fetch_all(&store.pool)
             .await?;
