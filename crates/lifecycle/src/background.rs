@@ -1,5 +1,5 @@
 //! Background CPU work — monitoring windows — on one thread of its own at the lowest CPU
-//! priority, so that on a busy machine requests are served first and the reports catch
+//! priority (`SCHED_IDLE`, nice 19), so that on a busy machine requests are served first and the reports catch
 //! up when there is time (they read the stored log, so nothing is lost while they wait).
 //! Tokio's blocking pool would run such work beside inference at the same priority, and
 //! on two cores a burst of window reports took a third of serving's throughput.
@@ -55,11 +55,24 @@ fn worker() -> &'static mpsc::Sender<Job> {
     })
 }
 
-/// Lowers this thread's priority (Linux: `setpriority` on the thread id touches that
-/// thread only).
+/// Lowers this thread's priority: Linux's `SCHED_IDLE` policy (it runs when no other
+/// thread wants the CPU, and a waking thread preempts it), and the highest nice value for
+/// where that policy is refused (`setpriority` on the thread id touches that thread only).
+/// Under load nice 19 alone still left the reports 176–182 ticks of a 10 s run; with
+/// `SCHED_IDLE` 133–136, and serving answered 5–11% more (docs/benchmarks.md).
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(error) =
+            set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+        {
+            tracing::warn!(?error, "cannot give the background thread the idle policy");
+        }
         let thread = rustix::thread::gettid();
         if let Err(error) = rustix::process::setpriority_process(Some(thread), NICENESS) {
             tracing::warn!(%error, "cannot lower the background thread's priority");
@@ -90,6 +103,16 @@ mod tests {
             .expect("answered")
             .expect("getpriority");
             assert_eq!(nice, NICENESS);
+            let policy = run("policy", thread_priority::thread_schedule_policy)
+                .await
+                .expect("answered")
+                .expect("the thread's policy");
+            assert_eq!(
+                policy,
+                thread_priority::ThreadSchedulePolicy::Normal(
+                    thread_priority::NormalThreadSchedulePolicy::Idle
+                )
+            );
         }
         let panicked = run("a failing window", || panic!("a failing window")).await;
         let error = panicked.expect_err("a panic is an error");
