@@ -11,7 +11,7 @@ use sqlx::{Arguments, Row};
 
 use crate::error::{Result, parse_stored};
 use crate::monitoring::{ALERT_COLUMNS, alert_from_row, newest_first};
-use crate::predictions::{self, Filter};
+use crate::predictions::{self, Filter, Order};
 use crate::{SqlMetadataStore, now_millis};
 
 const FEEDBACK_COLUMNS: &str = "id, name, version, state, summary, alert_ids, window_id, export, \
@@ -412,7 +412,9 @@ pub(crate) async fn recent_predictions(
             role: None,
             answered_only: true,
         };
-        let mut newest = predictions::newest(store, name, filter, after, limit as usize).await?;
+        let limit = limit as usize;
+        let newest = predictions::walk(store, name, filter, (after, None), limit, Order::Newest);
+        let mut newest = newest.await?;
         newest.reverse();
         newest
     };

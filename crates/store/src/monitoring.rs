@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Arguments, Row};
 
 use crate::batch::{ROWS_PER_STATEMENT, insert_rows, placeholder_list};
 use crate::error::{Result, parse_stored};
-use crate::predictions::{self, Filter};
+use crate::predictions::{self, Filter, Order};
 use crate::{SqlMetadataStore, now_millis};
 
 /// How many unknown request ids a receipt quotes.
@@ -134,8 +134,9 @@ pub(crate) async fn predictions_after(
     limit: i64,
 ) -> Result<Vec<LoggedPrediction>> {
     let filter = stream(version, role);
-    let records =
-        predictions::oldest(store, name, filter, after, None, limit.max(0) as usize).await?;
+    let limit = limit.max(0) as usize;
+    let records = predictions::walk(store, name, filter, (after, None), limit, Order::Oldest);
+    let records = records.await?;
     predictions::with_labels(store, name, records).await
 }
 
@@ -167,20 +168,18 @@ pub(crate) async fn pending_predictions(
     .bind(after)
     .fetch_one(&store.pool)
     .await?;
-    let Some(first) = predictions::first_segment_after(store, name, version, role, after).await?
-    else {
+    let first = predictions::first_segment_after(store, name, stream(version, role), after);
+    let Some(first) = first.await? else {
         return Ok(PendingPredictions::default());
     };
     let first_id: i64 = first.try_get(0)?;
     let oldest_time = if first_id > after {
         first.try_get(4)?
     } else {
-        let (_, records) = predictions::decode_row(name, &first)?;
-        records
-            .iter()
-            .find(|(id, _)| *id > after)
-            .map(|(_, record)| record.time)
-            .unwrap_or(first.try_get(4)?)
+        // `after` falls inside this segment: the first record past it is in its body.
+        let (_, _, records) = predictions::decode_row(name, &first)?;
+        let next = records.into_iter().find(|(id, _)| *id > after);
+        next.map_or(first.try_get(4)?, |(_, record)| record.time)
     };
     Ok(PendingPredictions {
         count: count.clamp(0, limit.max(0)) as u64,
@@ -194,15 +193,16 @@ pub(crate) async fn window_predictions(
     window: &StoredWindow,
 ) -> Result<Vec<LoggedPrediction>> {
     let filter = stream(window.version, window.role);
-    let records = predictions::oldest(
+    let range = (window.first_prediction - 1, Some(window.last_prediction));
+    let records = predictions::walk(
         store,
         &window.name,
         filter,
-        window.first_prediction - 1,
-        Some(window.last_prediction),
+        range,
         usize::MAX,
-    )
-    .await?;
+        Order::Oldest,
+    );
+    let records = records.await?;
     predictions::with_labels(store, &window.name, records).await
 }
 

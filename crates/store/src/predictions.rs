@@ -55,26 +55,38 @@ pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord
     let mut tx = store.begin_write().await?;
     let mut next = take_ids(&mut tx, records.len()).await?;
     for (segment, body) in segments.iter().zip(&bodies) {
-        let first = segment[0];
-        let first_id = next;
+        insert_segment(&mut tx, next, segment, body).await?;
         next += segment.len() as i64;
-        sqlx::query(
-            "INSERT INTO prediction_segments (first_id, last_id, name, version, role, \
-             first_time, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(first_id)
-        .bind(next - 1)
-        .bind(first.name.as_str())
-        .bind(first.version)
-        .bind(first.role.as_str())
-        .bind(first.time)
-        .bind(body.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        insert_requests(&mut tx, first_id, segment).await?;
     }
     tx.commit().await?;
     Ok(records.len() as u64)
+}
+
+/// Stores one segment: `records` (all of one model, version and role) with ids from
+/// `first_id` on, their encoded `body`, and their request rows.
+async fn insert_segment(
+    connection: &mut AnyConnection,
+    first_id: i64,
+    records: &[&PredictionRecord],
+    body: &[u8],
+) -> Result<()> {
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO prediction_segments (first_id, last_id, name, version, role, first_time, \
+         body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(first_id)
+    .bind(first_id + records.len() as i64 - 1)
+    .bind(first.name.as_str())
+    .bind(first.version)
+    .bind(first.role.as_str())
+    .bind(first.time)
+    .bind(body)
+    .execute(&mut *connection)
+    .await?;
+    insert_requests(connection, first_id, records).await
 }
 
 /// The records grouped by (model, version, role) in order of first appearance, each group
@@ -185,7 +197,17 @@ pub(crate) async fn list(
             found.reverse();
             found
         }
-        None => newest(store, name, Filter::default(), 0, limit).await?,
+        None => {
+            walk(
+                store,
+                name,
+                Filter::default(),
+                (0, None),
+                limit,
+                Order::Newest,
+            )
+            .await?
+        }
     };
     newest_first.truncate(limit);
     Ok(newest_first.into_iter().map(|(_, record)| record).collect())
@@ -220,15 +242,15 @@ impl Filter {
     }
 }
 
-/// Up to `page` of a model's segments that `filter` keeps, selected and
-/// selected by `bounds` (SQL over the ids `$2` and `$3`), by last id.
+/// Up to `page` of a model's segments that `filter` keeps, selected by `bounds` (SQL over
+/// the ids `$2` and `$3`), in order of their ids.
 async fn segment_page(
     store: &SqlMetadataStore,
     name: &str,
     filter: Filter,
     (low, high): (i64, i64),
     bounds: &str,
-    descending: bool,
+    order: Order,
     page: i64,
 ) -> Result<Vec<AnyRow>> {
     let mut arguments = AnyArguments::default();
@@ -237,83 +259,67 @@ async fn segment_page(
     arguments.add(high).map_err(sqlx::Error::Encode)?;
     arguments.add(page).map_err(sqlx::Error::Encode)?;
     let condition = filter.condition(&mut arguments)?;
-    let order = if descending { "DESC" } else { "ASC" };
+    let direction = match order {
+        Order::Oldest => "ASC",
+        Order::Newest => "DESC",
+    };
     let sql = format!(
         "SELECT {SEGMENT_COLUMNS} FROM prediction_segments WHERE name = $1 \
-         AND {bounds}{condition} ORDER BY last_id {order} LIMIT $4"
+         AND {bounds}{condition} ORDER BY last_id {direction} LIMIT $4"
     );
     Ok(sqlx::query_with(&sql, arguments)
         .fetch_all(&store.pool)
         .await?)
 }
 
-/// A model's records with ids in `(after, through]` (`through` unbounded when `None`),
-/// oldest first, at most `limit`.
-pub(crate) async fn oldest(
-    store: &SqlMetadataStore,
-    name: &str,
-    filter: Filter,
-    after: i64,
-    through: Option<i64>,
-    limit: usize,
-) -> Result<Vec<Numbered>> {
-    let through = through.unwrap_or(i64::MAX);
-    let mut found = Vec::new();
-    let mut cursor = after;
-    let mut page = FIRST_SEGMENTS_PER_QUERY;
-    while found.len() < limit {
-        let bounds = "last_id > $2 AND first_id <= $3";
-        let rows =
-            segment_page(store, name, filter, (cursor, through), bounds, false, page).await?;
-        for row in &rows {
-            if found.len() >= limit {
-                break;
-            }
-            let (last_id, records) = decode_row(name, row)?;
-            cursor = last_id;
-            found.extend(
-                records
-                    .into_iter()
-                    .filter(|(id, _)| *id > after && *id <= through)
-                    .take(limit - found.len()),
-            );
-        }
-        if (rows.len() as i64) < page {
-            break;
-        }
-        page = (page * 2).min(MAX_SEGMENTS_PER_QUERY);
-    }
-    Ok(found)
+/// Which end of an id range a reader starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Oldest,
+    Newest,
 }
 
-/// A model's records with ids above `after`, newest first, at most `limit`.
-pub(crate) async fn newest(
+/// A model's records with ids in `(after, through]` (`through` unbounded when `None`),
+/// at most `limit`, the oldest or the newest first.
+pub(crate) async fn walk(
     store: &SqlMetadataStore,
     name: &str,
     filter: Filter,
-    after: i64,
+    (after, through): (i64, Option<i64>),
     limit: usize,
+    order: Order,
 ) -> Result<Vec<Numbered>> {
+    let through = through.unwrap_or(i64::MAX);
+    // The ids still to visit, `(low, high]`; each segment read moves one end past it.
+    let (mut low, mut high) = (after, through);
+    // Newest first seeks on `last_id` from the top: the segment holding `through` has a
+    // larger last id, so it is found by its first id instead when `through` is bounded.
+    let bounds = match order {
+        Order::Oldest => "last_id > $2 AND first_id <= $3",
+        Order::Newest if through == i64::MAX => "last_id > $2 AND last_id <= $3",
+        Order::Newest => "last_id > $2 AND first_id <= $3",
+    };
     let mut found = Vec::new();
-    let mut cursor = i64::MAX;
     let mut page = FIRST_SEGMENTS_PER_QUERY;
-    while found.len() < limit {
-        let bounds = "last_id > $2 AND last_id < $3";
-        let rows = segment_page(store, name, filter, (after, cursor), bounds, true, page).await?;
+    while found.len() < limit && low < high {
+        let rows = segment_page(store, name, filter, (low, high), bounds, order, page).await?;
         for row in &rows {
             if found.len() >= limit {
                 break;
             }
-            let first_id: i64 = row.try_get(0)?;
-            cursor = first_id;
-            let (_, records) = decode_row(name, row)?;
-            found.extend(
-                records
-                    .into_iter()
-                    .rev()
-                    .filter(|(id, _)| *id > after)
-                    .take(limit - found.len()),
-            );
+            let (first_id, last_id, records) = decode_row(name, row)?;
+            let wanted = |(id, _): &Numbered| *id > after && *id <= through;
+            let left = limit - found.len();
+            match order {
+                Order::Oldest => {
+                    low = last_id;
+                    found.extend(records.into_iter().filter(wanted).take(left));
+                }
+                Order::Newest => {
+                    high = first_id - 1;
+                    found.extend(records.into_iter().rev().filter(wanted).take(left));
+                }
+            }
         }
         if (rows.len() as i64) < page {
             break;
@@ -345,8 +351,7 @@ pub(crate) async fn holding(
             .fetch_optional(&store.pool)
             .await?;
         let Some(row) = row else { break };
-        let first_id: i64 = row.try_get(0)?;
-        let (last_id, records) = decode_row(name, &row)?;
+        let (first_id, last_id, records) = decode_row(name, &row)?;
         let mut in_segment = Vec::new();
         while let Some(&id) = wanted.peek() {
             if id > last_id {
@@ -421,30 +426,28 @@ pub(crate) async fn with_labels(
         .collect())
 }
 
-/// The first id of the first segment of a (model, version, role) holding an id above
-/// `after`, and that segment's row.
+/// The row of the first segment of a (model, version, role) holding an id above `after`.
 pub(crate) async fn first_segment_after(
     store: &SqlMetadataStore,
     name: &str,
-    version: i64,
-    role: Role,
+    stream: Filter,
     after: i64,
 ) -> Result<Option<AnyRow>> {
-    let sql = format!(
-        "SELECT {SEGMENT_COLUMNS} FROM prediction_segments WHERE name = $1 AND version = $2 \
-         AND role = $3 AND last_id > $4 ORDER BY last_id LIMIT 1"
+    let bounds = "last_id > $2 AND first_id <= $3";
+    let rows = segment_page(
+        store,
+        name,
+        stream,
+        (after, i64::MAX),
+        bounds,
+        Order::Oldest,
+        1,
     );
-    Ok(sqlx::query(&sql)
-        .bind(name)
-        .bind(version)
-        .bind(role.as_str())
-        .bind(after)
-        .fetch_optional(&store.pool)
-        .await?)
+    Ok(rows.await?.into_iter().next())
 }
 
-/// A segment row's last id and its records, numbered.
-pub(crate) fn decode_row(name: &str, row: &AnyRow) -> Result<(i64, Vec<Numbered>)> {
+/// A segment row's first and last ids and its records, numbered.
+pub(crate) fn decode_row(name: &str, row: &AnyRow) -> Result<(i64, i64, Vec<Numbered>)> {
     let first_id: i64 = row.try_get(0)?;
     let last_id: i64 = row.try_get(1)?;
     let version: i64 = row.try_get(2)?;
@@ -461,6 +464,7 @@ pub(crate) fn decode_row(name: &str, row: &AnyRow) -> Result<(i64, Vec<Numbered>
         return Err(corrupt());
     }
     Ok((
+        first_id,
         last_id,
         (first_id..)
             .zip(records)
@@ -514,23 +518,13 @@ pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
             if !cut {
                 continue;
             }
-            let run = &records[start..end];
-            let (first_id, first) = &run[0];
-            sqlx::query(
-                "INSERT INTO prediction_segments (first_id, last_id, name, version, role, \
-                 first_time, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(*first_id)
-            .bind(run[run.len() - 1].0)
-            .bind(first.name.as_str())
-            .bind(first.version)
-            .bind(first.role.as_str())
-            .bind(first.time)
-            .bind(segment::encode(run.iter().map(|(_, record)| record)))
-            .execute(&mut *tx)
-            .await?;
-            let run: Vec<&PredictionRecord> = run.iter().map(|(_, record)| record).collect();
-            insert_requests(&mut tx, *first_id, &run).await?;
+            let first_id = records[start].0;
+            let run: Vec<&PredictionRecord> = records[start..end]
+                .iter()
+                .map(|(_, record)| record)
+                .collect();
+            let body = segment::encode(run.iter().copied());
+            insert_segment(&mut tx, first_id, &run, &body).await?;
             start = end;
         }
         sqlx::query("DELETE FROM predictions_v1 WHERE id <= $1")

@@ -400,3 +400,43 @@ async fn a_damaged_segment_is_an_error_that_names_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_writing_at_once_share_one_sequence_without_gaps() {
+    each_empty_database(|url| async move {
+        let (first, second) = (open(&url), open(&url));
+        let write = |store: SqlMetadataStore, version: i64| {
+            tokio::spawn(async move {
+                for batch in 0..20 {
+                    let records: Vec<_> = (0..25)
+                        .map(|i| {
+                            let n = batch * 25 + i;
+                            timed(&format!("v{version}-{n}"), version, Role::Live, n)
+                        })
+                        .collect();
+                    store.insert_predictions(&records).await.unwrap();
+                }
+            })
+        };
+        let writers = [write(first.clone(), 1), write(second.clone(), 2)];
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let mut ids = Vec::new();
+        for (store, version) in [(&second, 1), (&first, 2)] {
+            let logged = store
+                .predictions_after("bc", version, Role::Live, 0, 1000)
+                .await
+                .unwrap();
+            assert_eq!(logged.len(), 500);
+            // Each replica's records in the order it wrote them, whichever replica reads.
+            assert!(logged.iter().zip(0..).all(|(p, n)| p.record.time == n));
+            ids.extend(logged.iter().map(|p| p.id));
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=1000).collect::<Vec<i64>>());
+        first.close().await;
+        second.close().await;
+    })
+    .await;
+}
