@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Where the server's CPU goes under load, per thread: starts `bascule server` with the
 # breast-cancer logistic fixture validated and deployed (as scripts/bench_serving.sh does),
-# runs `wrk -t1 -c16` of one OIP request for SECONDS, and prints the CPU ticks (100 = one
-# CPU-second) each kind of thread used during the run and in the 3 s after (work that
+# runs `wrk -t1 -c16` of one OIP request for SECONDS, and prints p99, requests/s and the
+# CPU ticks (100 = one CPU-second) each kind of thread used during the run and in the 3 s after (work that
 # fell behind: monitoring reports). The server inherits the environment, so
 #   BASCULE_PREDICTION_LOG=off scripts/bench_serving_threads.sh
 #   BASCULE_MONITOR_INTERVAL_MS=0 scripts/bench_serving_threads.sh
@@ -45,7 +45,8 @@ snapshot() { # thread name (as the kernel truncates it) and its utime + stime, s
   done | awk 'NF == 2 {ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}'
 }
 snapshot >"$tmp/before"
-BODY="$tmp/oip.json" wrk -t1 -c16 -d"${seconds}s" -s "$tmp/post.lua" "http://127.0.0.1:$port/v2/models/bc/infer" | grep Requests/sec
+BODY="$tmp/oip.json" wrk -t1 -c16 -d"${seconds}s" --latency -s "$tmp/post.lua" "http://127.0.0.1:$port/v2/models/bc/infer" |
+  awk '/Requests\/sec/ {print} $1 == "99%" {print "p99: " $2}'
 snapshot >"$tmp/after"
 sleep 3
 snapshot >"$tmp/later"
