@@ -2,8 +2,8 @@
 # Where the server's CPU goes under load, per thread: starts `bascule server` with the
 # breast-cancer logistic fixture validated and deployed (as scripts/bench_serving.sh does),
 # runs `wrk -t1 -c16` of one OIP request for SECONDS, and prints p99, requests/s and the
-# CPU ticks (100 = one CPU-second) each kind of thread used during the run and in the 3 s after (work that
-# fell behind: monitoring reports). The server inherits the environment, so
+# CPU ticks (100 = one CPU-second) each kind of thread used during the run and in the 3 s
+# after (work that fell behind: monitoring reports). The server inherits the environment, so
 #   BASCULE_PREDICTION_LOG=off scripts/bench_serving_threads.sh
 #   BASCULE_MONITOR_INTERVAL_MS=0 scripts/bench_serving_threads.sh
 # compare the log off, and the log on without the monitoring watcher.
