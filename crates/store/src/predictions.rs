@@ -477,11 +477,12 @@ pub(crate) fn decode_row(name: &str, row: &AnyRow) -> Result<(i64, i64, Vec<Numb
 const LEGACY_ROWS_PER_TRANSACTION: i64 = 4096;
 
 /// Moves the rows of the log's first layout (`predictions_v1`, one row per record with its
-/// tensors as JSON) into segments, keeping their ids, a few thousand per transaction; the
-/// table is left empty. Returns how many rows moved. Runs when the store opens: a store
-/// that never had them finds the table empty at once.
+/// tensors as JSON) into segments, keeping their ids, a few thousand per transaction.
+/// Returns how many rows moved. A row that cannot be read stays where it is, with a
+/// warning, rather than keep the store from opening. Runs when the store opens: a store
+/// that never had such rows finds the table empty at once.
 pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
-    let mut moved = 0;
+    let (mut moved, mut cursor) = (0, 0_i64);
     loop {
         let mut tx = store.begin_write().await?;
         // Locks the counter's row: on PostgreSQL, replicas opening together take turns.
@@ -490,19 +491,30 @@ pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
             .await?;
         let rows = sqlx::query(
             "SELECT id, request_id, name, version, role, prediction_time, latency_micros, \
-             inputs, outputs, error, agrees_with_live FROM predictions_v1 ORDER BY id LIMIT $1",
+             inputs, outputs, error, agrees_with_live FROM predictions_v1 WHERE id > $1 \
+             ORDER BY id LIMIT $2",
         )
+        .bind(cursor)
         .bind(LEGACY_ROWS_PER_TRANSACTION)
         .fetch_all(&mut *tx)
         .await?;
         let Some(last) = rows.last() else {
             return Ok(moved);
         };
-        let last_id: i64 = last.try_get(0)?;
-        let records = rows
-            .iter()
-            .map(|row| Ok((row.try_get::<i64, _>(0)?, legacy_record(row)?)))
-            .collect::<Result<Vec<Numbered>>>()?;
+        cursor = last.try_get(0)?;
+        let mut records: Vec<Numbered> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get(0)?;
+            match legacy_record(row) {
+                Ok(record) => records.push((id, record)),
+                Err(error) => tracing::warn!(
+                    id,
+                    %error,
+                    "a prediction log row of the first layout cannot be read; it stays in \
+                     predictions_v1"
+                ),
+            }
+        }
         // A segment is a run of consecutive ids of one (model, version, role).
         let mut start = 0;
         for end in 1..=records.len() {
@@ -518,19 +530,20 @@ pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
             if !cut {
                 continue;
             }
-            let first_id = records[start].0;
+            let (first_id, last_id) = (records[start].0, records[end - 1].0);
             let run: Vec<&PredictionRecord> = records[start..end]
                 .iter()
                 .map(|(_, record)| record)
                 .collect();
             let body = segment::encode(run.iter().copied());
             insert_segment(&mut tx, first_id, &run, &body).await?;
+            sqlx::query("DELETE FROM predictions_v1 WHERE id BETWEEN $1 AND $2")
+                .bind(first_id)
+                .bind(last_id)
+                .execute(&mut *tx)
+                .await?;
             start = end;
         }
-        sqlx::query("DELETE FROM predictions_v1 WHERE id <= $1")
-            .bind(last_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         moved += records.len() as u64;
         tracing::info!(moved, "moved prediction log rows into segments");

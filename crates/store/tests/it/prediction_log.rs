@@ -244,6 +244,23 @@ async fn execute(url: &str, statements: &[String]) {
     }
 }
 
+/// The one integer `query` answers on the database at `url`.
+async fn scalar(url: &str, query: &str) -> i64 {
+    if url.starts_with("sqlite") {
+        let mut connection = SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(query)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+    } else {
+        let mut connection = PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(query)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+    }
+}
+
 /// Applies the migrations of the schema before segments (0001–0007). Run in place: the
 /// migrator's future is not `Send`, and the test body runs in a spawned task.
 fn migrate_to_rows(url: &str) {
@@ -289,6 +306,8 @@ async fn a_store_from_before_segments_keeps_its_predictions_and_their_ids() {
             (2, "r2", "bc", 1, "live", json),
             (3, "r3", "bc", 2, "canary", le),
             (4, "r4", "bc", 1, "live", le),
+            // Unreadable: it must neither stop the store from opening nor be deleted.
+            (5, "r5", "bc", 1, "live", "not json"),
             (6, "r6", "bc", 1, "live", json),
             (7, "o7", "other", 1, "live", le),
         ];
@@ -342,6 +361,10 @@ async fn a_store_from_before_segments_keeps_its_predictions_and_their_ids() {
         let label_summary = store.label_summary("bc").await.unwrap();
         assert_eq!((label_summary.labels, label_summary.matched), (1, 1));
 
+        assert_eq!(
+            scalar(&url, "SELECT COUNT(*) FROM predictions_v1 WHERE id = 5").await,
+            1
+        );
         // New predictions continue after the old ids.
         store
             .insert_predictions(&[record("r8", 1, Role::Live)])
