@@ -10,7 +10,7 @@ use tract_onnx::prelude::{
     Framework, InferenceFact, InferenceModelExt, IntoRunnable, Symbol, TDim, TypedModel,
 };
 
-use crate::model::{InputPlan, TractModel};
+use crate::model::{InputPlan, Plan, TractModel};
 use crate::onnx_proto::{self, DeclaredInput, Dim};
 
 /// The name tract gives the batch dimension of every input whose first dimension is free.
@@ -103,9 +103,26 @@ impl TractEngine {
             ));
         }
         let batch = model.symbols.sym(BATCH_SYMBOL);
+        let batched = declared
+            .iter()
+            .any(|input| matches!(input.dims.first(), Some(Dim::Any(_))));
+        // The same graph with every batch dimension set to one row, optimised on its own.
+        let mut single_row = batched.then(|| model.clone());
         let mut plans = Vec::with_capacity(declared.len());
         for (index, input) in declared.into_iter().enumerate() {
             let dims = input_dims(&model.symbols, &batch, &input);
+            if let Some(single_row) = &mut single_row {
+                let one_row = dims
+                    .iter()
+                    .map(|dim| match dim {
+                        TDim::Sym(symbol) if *symbol == batch => TDim::Val(1),
+                        other => other.clone(),
+                    })
+                    .collect::<Vec<_>>();
+                single_row
+                    .set_input_fact(index, InferenceFact::dt_shape(input.datum_type, one_row))
+                    .map_err(rejected)?;
+            }
             model
                 .set_input_fact(index, InferenceFact::dt_shape(input.datum_type, dims))
                 .map_err(rejected)?;
@@ -117,8 +134,13 @@ impl TractEngine {
             inputs: plans.iter().map(InputPlan::spec).collect(),
             outputs,
         };
-        let plan = typed.into_runnable().map_err(rejected)?;
-        Ok(TractModel::new(plan, signature, plans))
+        let plan = Plan::new(typed.into_runnable().map_err(rejected)?);
+        // A graph tract optimises with symbols but not with one row keeps the general plan.
+        let single_row = single_row
+            .and_then(|single_row| single_row.into_optimized().ok())
+            .and_then(|typed| typed.into_runnable().ok())
+            .map(Plan::new);
+        Ok(TractModel::new(plan, single_row, signature, plans))
     }
 }
 

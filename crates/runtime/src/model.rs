@@ -87,30 +87,34 @@ impl InputPlan {
 /// state of its own, so batches run concurrently. States are reused: a fresh tract state
 /// per run allocates its buffers and matmul scratch space again, which costs more than
 /// the run itself on small models.
+///
+/// A model with a batch dimension also gets a plan optimised for one row: online serving
+/// mostly sends single rows, and with every shape known tract skips the symbolic shape
+/// work each operator otherwise does per run (docs/benchmarks.md).
 pub struct TractModel {
-    plan: Arc<TypedSimplePlan>,
+    plan: Plan,
+    single_row: Option<Plan>,
     signature: Signature,
     inputs: Vec<InputPlan>,
+}
+
+/// An optimised plan and its idle run states.
+pub(crate) struct Plan {
+    plan: Arc<TypedSimplePlan>,
     idle: Mutex<Vec<TypedSimpleState>>,
 }
 
-impl TractModel {
-    pub(crate) fn new(
-        plan: Arc<TypedSimplePlan>,
-        signature: Signature,
-        inputs: Vec<InputPlan>,
-    ) -> Self {
-        TractModel {
+impl Plan {
+    pub(crate) fn new(plan: Arc<TypedSimplePlan>) -> Self {
+        Plan {
             plan,
-            signature,
-            inputs,
             idle: Mutex::new(Vec::new()),
         }
     }
 
     /// Runs on an idle state, or a new one; the state goes back for reuse only after a
     /// run that succeeded (a failed or panicked run may leave it mid-turn).
-    fn run_on_state(&self, values: TVec<TValue>) -> Result<TVec<TValue>, EngineError> {
+    fn run(&self, values: TVec<TValue>) -> Result<TVec<TValue>, EngineError> {
         let idle = self
             .idle
             .lock()
@@ -132,9 +136,29 @@ impl TractModel {
         }
         Ok(outputs)
     }
+}
 
-    /// Puts the tensors in signature order and checks each against its spec.
-    fn ordered_inputs(&self, mut given: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
+impl TractModel {
+    pub(crate) fn new(
+        plan: Plan,
+        single_row: Option<Plan>,
+        signature: Signature,
+        inputs: Vec<InputPlan>,
+    ) -> Self {
+        TractModel {
+            plan,
+            single_row,
+            signature,
+            inputs,
+        }
+    }
+
+    /// Puts the tensors in signature order and checks each against its spec; with the
+    /// batch size when the inputs have a batch dimension.
+    fn ordered_inputs(
+        &self,
+        mut given: Vec<Tensor>,
+    ) -> Result<(Vec<Tensor>, Option<usize>), EngineError> {
         let names = || {
             self.inputs
                 .iter()
@@ -176,7 +200,7 @@ impl TractModel {
             }
             ordered.push(tensor);
         }
-        Ok(ordered)
+        Ok((ordered, batch))
     }
 }
 
@@ -184,7 +208,8 @@ impl std::fmt::Debug for TractModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TractModel")
             .field("signature", &self.signature)
-            .field("nodes", &self.plan.model().nodes().len())
+            .field("nodes", &self.plan.plan.model().nodes().len())
+            .field("single_row_plan", &self.single_row.is_some())
             .finish()
     }
 }
@@ -195,13 +220,17 @@ impl LoadedModel for TractModel {
     }
 
     fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
-        let inputs = self.ordered_inputs(inputs)?;
+        let (inputs, batch) = self.ordered_inputs(inputs)?;
+        let plan = match (batch, &self.single_row) {
+            (Some(1), Some(single_row)) => single_row,
+            _ => &self.plan,
+        };
         let values: TVec<TValue> = inputs
             .into_iter()
             .map(|tensor| to_tract(tensor).map(IntoTValue::into_tvalue))
             .collect::<TractResult<_>>()
             .map_err(|error| EngineError::BadInput(format!("{error:#}")))?;
-        let outputs = self.run_on_state(values)?;
+        let outputs = plan.run(values)?;
         if outputs.len() != self.signature.outputs.len() {
             return Err(EngineError::Failed(format!(
                 "tract returned {} outputs, the signature has {}",
@@ -235,8 +264,10 @@ fn from_tract(name: &str, value: &TractTensor) -> Result<Tensor, EngineError> {
     let failed = |error: tract_onnx::prelude::TractError| {
         EngineError::Failed(format!("output '{name}': {error:#}"))
     };
+    // The elements straight from tract's buffer: an ndarray view would build a dynamic
+    // dimension and strides per output, which cost more than the copy on small models.
     fn elements<T: tract_onnx::prelude::Datum + Clone>(value: &TractTensor) -> TractResult<Vec<T>> {
-        Ok(value.to_plain_array_view::<T>()?.iter().cloned().collect())
+        Ok(value.try_as_plain_ram()?.as_slice::<T>()?.to_vec())
     }
     let data = match value.datum_type() {
         DatumType::F32 => TensorData::Fp32(elements(value).map_err(failed)?),
