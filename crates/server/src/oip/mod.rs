@@ -2,6 +2,7 @@
 //! server and model metadata, readiness, and inference on the deployed models. Errors are
 //! `{"error": "…"}` with the status `error.rs` gives their code.
 
+mod elements;
 mod request_id;
 mod wire;
 

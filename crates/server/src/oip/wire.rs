@@ -4,7 +4,8 @@
 
 use bascule_core::{DataType, Signature, Tensor, TensorData, TensorSpec};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use super::elements::Elements;
 
 #[derive(Debug, Deserialize)]
 pub struct InferenceRequest {
@@ -19,7 +20,7 @@ pub struct RequestInput {
     pub name: String,
     pub shape: Vec<i64>,
     pub datatype: String,
-    pub data: Value,
+    pub data: Elements,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,52 +119,46 @@ pub fn to_tensor(input: RequestInput) -> Result<Tensor, String> {
         .map(|&size| usize::try_from(size))
         .collect::<Result<Vec<usize>, _>>()
         .map_err(|_| format!("input '{name}': shape {shape:?} has a negative dimension"))?;
-    let mut elements = Vec::new();
-    flatten(&data, &mut elements);
     let wrong = |kind: &str| format!("input '{name}': {datatype} data must be {kind}");
+    let numbers = |kind: &str| match &data {
+        Elements::Numbers(numbers) => Ok(numbers.as_slice()),
+        Elements::Empty => Ok(&[][..]),
+        _ => Err(wrong(kind)),
+    };
     let data = match datatype {
         DataType::Fp32 => TensorData::Fp32(
-            elements
+            numbers("numbers")?
                 .iter()
-                .map(|v| v.as_f64().map(|x| x as f32))
-                .collect::<Option<_>>()
-                .ok_or_else(|| wrong("numbers"))?,
+                .map(|x| x.as_f64() as f32)
+                .collect(),
         ),
-        DataType::Fp64 => TensorData::Fp64(
-            elements
-                .iter()
-                .map(|v| v.as_f64())
-                .collect::<Option<_>>()
-                .ok_or_else(|| wrong("numbers"))?,
-        ),
+        DataType::Fp64 => {
+            TensorData::Fp64(numbers("numbers")?.iter().map(|x| x.as_f64()).collect())
+        }
         DataType::Int64 => TensorData::Int64(
-            elements
+            numbers("integers")?
                 .iter()
-                .map(|v| v.as_i64())
+                .map(|x| x.as_i64())
                 .collect::<Option<_>>()
                 .ok_or_else(|| wrong("integers"))?,
         ),
         DataType::Int32 => TensorData::Int32(
-            elements
+            numbers("32-bit integers")?
                 .iter()
-                .map(|v| v.as_i64().and_then(|x| i32::try_from(x).ok()))
+                .map(|x| x.as_i64().and_then(|x| i32::try_from(x).ok()))
                 .collect::<Option<_>>()
                 .ok_or_else(|| wrong("32-bit integers"))?,
         ),
-        DataType::Bool => TensorData::Bool(
-            elements
-                .iter()
-                .map(|v| v.as_bool())
-                .collect::<Option<_>>()
-                .ok_or_else(|| wrong("true or false"))?,
-        ),
-        DataType::Bytes => TensorData::Bytes(
-            elements
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or_else(|| wrong("strings"))?,
-        ),
+        DataType::Bool => TensorData::Bool(match data {
+            Elements::Bools(values) => values,
+            Elements::Empty => Vec::new(),
+            _ => return Err(wrong("true or false")),
+        }),
+        DataType::Bytes => TensorData::Bytes(match data {
+            Elements::Strings(values) => values,
+            Elements::Empty => Vec::new(),
+            _ => return Err(wrong("strings")),
+        }),
         other => {
             return Err(format!(
                 "input '{name}': {other} tensors are not served yet; send FP32, FP64, INT32, \
@@ -172,14 +167,6 @@ pub fn to_tensor(input: RequestInput) -> Result<Tensor, String> {
         }
     };
     Tensor::new(name, shape, data)
-}
-
-/// Row-major elements of nested arrays; a scalar is one element.
-fn flatten<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
-        other => out.push(other),
-    }
 }
 
 pub fn output<'a>(tensor: &'a Tensor) -> ResponseOutput<'a> {
@@ -203,12 +190,12 @@ pub fn output<'a>(tensor: &'a Tensor) -> ResponseOutput<'a> {
 mod tests {
     use super::*;
 
-    fn input(datatype: &str, shape: Vec<i64>, data: Value) -> RequestInput {
+    fn input(datatype: &str, shape: Vec<i64>, data: serde_json::Value) -> RequestInput {
         RequestInput {
             name: "x".into(),
             shape,
             datatype: datatype.into(),
-            data,
+            data: serde_json::from_value(data).expect("data parses"),
         }
     }
 
