@@ -88,14 +88,14 @@ pub async fn run_with(
     } else {
         None
     };
-    let state = AppState {
+    let state = AppState::new(
         registry,
-        config: ServerConfig {
+        ServerConfig {
             max_upload_bytes: config.max_upload_bytes,
             max_request_bytes: config.max_request_bytes,
         },
-        serving: serving.clone(),
-    };
+        serving.clone(),
+    );
     tracing::info!(
         listen = %address,
         data_dir = %config.data_dir.display(),

@@ -48,13 +48,36 @@ impl Default for ServerConfig {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach. axum clones the state for every request it routes, so
+/// this is one `Arc`: a clone is one reference count, not one per service inside.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The services and settings behind [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     pub registry: Registry,
     pub config: ServerConfig,
     /// Deployments, the routing table and the prediction log.
     pub serving: Serving,
+}
+
+impl AppState {
+    pub fn new(registry: Registry, config: ServerConfig, serving: Serving) -> Self {
+        AppState(Arc::new(Shared {
+            registry,
+            config,
+            serving,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The whole HTTP application.

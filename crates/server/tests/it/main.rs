@@ -52,11 +52,7 @@ pub async fn test_app_with(config: ServerConfig) -> TestApp {
     let serving = Serving::start(registry.clone(), ServingConfig::default())
         .await
         .expect("serving starts");
-    let router = app(AppState {
-        registry: registry.clone(),
-        config,
-        serving: serving.clone(),
-    });
+    let router = app(AppState::new(registry.clone(), config, serving.clone()));
     TestApp {
         dir,
         router,
