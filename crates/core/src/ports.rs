@@ -367,4 +367,10 @@ pub trait LoadedModel: Send + Sync + std::fmt::Debug {
     fn signature(&self) -> &Signature;
     /// Runs one batch; inputs in signature order, outputs in signature order.
     fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError>;
+
+    /// Runs one batch the caller keeps (serving logs the inputs after the run). Engines
+    /// that copy inputs into their own tensors override this to skip the clone.
+    fn run_borrowed(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, EngineError> {
+        self.run(inputs.to_vec())
+    }
 }

@@ -155,10 +155,10 @@ impl TractModel {
 
     /// Puts the tensors in signature order and checks each against its spec; with the
     /// batch size when the inputs have a batch dimension.
-    fn ordered_inputs(
+    fn ordered_inputs<'a>(
         &self,
-        mut given: Vec<Tensor>,
-    ) -> Result<(Vec<Tensor>, Option<usize>), EngineError> {
+        mut given: Vec<&'a Tensor>,
+    ) -> Result<(Vec<&'a Tensor>, Option<usize>), EngineError> {
         let names = || {
             self.inputs
                 .iter()
@@ -188,7 +188,7 @@ impl TractModel {
                 )));
             };
             let tensor = given.swap_remove(position);
-            if let Some(rows) = plan.check(&tensor)? {
+            if let Some(rows) = plan.check(tensor)? {
                 match batch {
                     Some(first) if first != rows => {
                         return Err(EngineError::BadInput(format!(
@@ -220,7 +220,12 @@ impl LoadedModel for TractModel {
     }
 
     fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
-        let (inputs, batch) = self.ordered_inputs(inputs)?;
+        self.run_borrowed(&inputs)
+    }
+
+    /// tract copies the inputs into tensors of its own, so it needs no ownership of them.
+    fn run_borrowed(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, EngineError> {
+        let (inputs, batch) = self.ordered_inputs(inputs.iter().collect())?;
         let plan = match (batch, &self.single_row) {
             (Some(1), Some(single_row)) => single_row,
             _ => &self.plan,
@@ -246,16 +251,16 @@ impl LoadedModel for TractModel {
     }
 }
 
-fn to_tract(tensor: Tensor) -> TractResult<TractTensor> {
-    let shape = tensor.shape;
-    Ok(match tensor.data {
-        TensorData::Fp32(data) => TractTensor::from_shape(&shape, &data)?,
-        TensorData::Fp64(data) => TractTensor::from_shape(&shape, &data)?,
-        TensorData::Int64(data) => TractTensor::from_shape(&shape, &data)?,
-        TensorData::Int32(data) => TractTensor::from_shape(&shape, &data)?,
-        TensorData::Bool(data) => TractTensor::from_shape(&shape, &data)?,
+fn to_tract(tensor: &Tensor) -> TractResult<TractTensor> {
+    let shape = &tensor.shape;
+    Ok(match &tensor.data {
+        TensorData::Fp32(data) => TractTensor::from_shape(shape, data)?,
+        TensorData::Fp64(data) => TractTensor::from_shape(shape, data)?,
+        TensorData::Int64(data) => TractTensor::from_shape(shape, data)?,
+        TensorData::Int32(data) => TractTensor::from_shape(shape, data)?,
+        TensorData::Bool(data) => TractTensor::from_shape(shape, data)?,
         TensorData::Bytes(data) => {
-            tract_ndarray::ArrayD::from_shape_vec(tract_ndarray::IxDyn(&shape), data)?.into()
+            tract_ndarray::ArrayD::from_shape_vec(tract_ndarray::IxDyn(shape), data.clone())?.into()
         }
     })
 }
@@ -335,10 +340,10 @@ mod tests {
     #[test]
     fn converts_strings_and_numbers_both_ways() {
         let strings = tensor(vec![2, 1], TensorData::Bytes(vec!["a".into(), "b".into()]));
-        let tract = to_tract(strings.clone()).expect("converts");
+        let tract = to_tract(&strings).expect("converts");
         assert_eq!(from_tract("input", &tract), Ok(strings));
         let numbers = tensor(vec![1, 2], TensorData::Int64(vec![7, -7]));
-        let tract = to_tract(numbers.clone()).expect("converts");
+        let tract = to_tract(&numbers).expect("converts");
         assert_eq!(from_tract("input", &tract), Ok(numbers));
     }
 }

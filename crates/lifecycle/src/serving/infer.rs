@@ -93,12 +93,18 @@ impl Serving {
         request_id: &str,
     ) -> Result<Vec<Tensor>, ServingError> {
         let inputs = check_inputs(target.signature(), inputs, self.config().max_batch_rows)?;
-        // With the log off, nothing is copied for it.
-        let logged_inputs = self.inner.log.is_enabled().then(|| inputs.clone());
+        let logging = self.inner.log.is_enabled();
         let shadow_inputs = target.shadow.as_ref().map(|_| inputs.clone());
         let budget = self.config().inline_budget;
-        let (result, elapsed) = run(&target.served, inputs, budget).await?;
-        // The live outputs go to the shadow comparison and the log; copied only for those.
+        // The engine borrows the inputs and hands them back for the log; only the batching
+        // queue keeps them, and only then are they copied for the log.
+        let batched_copy = (logging && target.served.batcher.is_some()).then(|| inputs.clone());
+        let ((result, elapsed), returned) = run(&target.served, inputs, budget).await?;
+        let logged_inputs = if logging {
+            returned.or(batched_copy)
+        } else {
+            None
+        };
         let shadow_run = match (&target.shadow, shadow_inputs, &result) {
             (Some(shadow), Some(inputs), Ok(outputs)) => {
                 Some((shadow.clone(), inputs, outputs.clone()))
@@ -148,12 +154,15 @@ impl Serving {
         request_id: String,
         budget: Duration,
     ) {
-        let logged_inputs = inputs.clone();
-        let (outputs, error, elapsed) = match run(&shadow, inputs, budget).await {
-            Ok((Ok(outputs), elapsed)) => (outputs, None, elapsed),
-            Ok((Err(error), elapsed)) => (Vec::new(), Some(failure(&error)), elapsed),
-            Err(error) => (Vec::new(), Some(failure(&error)), Duration::ZERO),
+        let batched_copy = shadow.batcher.is_some().then(|| inputs.clone());
+        let ((outputs, error, elapsed), returned) = match run(&shadow, inputs, budget).await {
+            Ok(((Ok(outputs), elapsed), returned)) => ((outputs, None, elapsed), returned),
+            Ok(((Err(error), elapsed), returned)) => {
+                ((Vec::new(), Some(failure(&error)), elapsed), returned)
+            }
+            Err(error) => ((Vec::new(), Some(failure(&error)), Duration::ZERO), None),
         };
+        let logged_inputs = returned.or(batched_copy).unwrap_or_default();
         shadow
             .stats
             .record(elapsed, error.as_ref().map(|(code, _)| *code));
@@ -180,24 +189,27 @@ fn failure(error: &(impl Coded + ToString)) -> (ErrorCode, String) {
 
 type Run = (Result<Vec<Tensor>, EngineError>, Duration);
 
+/// Runs the model on `inputs` and hands them back, except to a batching queue (which keeps
+/// them).
 async fn run(
     served: &Arc<Served>,
     inputs: Vec<Tensor>,
     budget: Duration,
-) -> Result<Run, ServingError> {
+) -> Result<(Run, Option<Vec<Tensor>>), ServingError> {
     if let Some(batcher) = &served.batcher {
-        return Ok(match batcher.run(inputs).await {
+        let run = match batcher.run(inputs).await {
             Ok((outputs, elapsed)) => (Ok(outputs), elapsed),
             Err(error) => (Err(error), Duration::ZERO),
-        });
+        };
+        return Ok((run, None));
     }
     let n_elements: usize = inputs.iter().map(|tensor| tensor.data.len()).sum();
     let timed = move |served: &Served, inputs: Vec<Tensor>| {
         let started = Instant::now();
-        let result = served.plan.run(inputs);
+        let result = served.plan.run_borrowed(&inputs);
         let elapsed = started.elapsed();
         served.record_cost(n_elements, elapsed);
-        (result, elapsed)
+        ((result, elapsed), Some(inputs))
     };
     if served.fits_inline(n_elements, budget) {
         return Ok(timed(served, inputs));
