@@ -41,7 +41,8 @@ cli=("$bin" --server "http://127.0.0.1:$port")
 
 snapshot() { # thread name (as the kernel truncates it) and its utime + stime, summed per name
   for task in /proc/"$pid"/task/*; do
-    echo "$(tr ' ' _ <"$task/comm" 2>/dev/null) $(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)"
+    # A thread may end between the glob and the read: its lines are dropped, quietly.
+    { echo "$(tr ' ' _ <"$task/comm") $(awk '{print $14 + $15}' "$task/stat")"; } 2>/dev/null
   done | awk 'NF == 2 {ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}'
 }
 snapshot >"$tmp/before"
