@@ -33,6 +33,32 @@ impl Target {
     }
 }
 
+/// A model's answer. Its prediction-log record is sent when the answer is dropped, taking
+/// the outputs with it: the response is serialised from them first, so the log needs no
+/// copy. Handlers drop it before they return, so a request is logged before it is answered.
+#[derive(Debug)]
+pub struct Prediction {
+    outputs: Vec<Tensor>,
+    record: Option<(Serving, PredictionRecord)>,
+}
+
+impl std::ops::Deref for Prediction {
+    type Target = Vec<Tensor>;
+
+    fn deref(&self) -> &Vec<Tensor> {
+        &self.outputs
+    }
+}
+
+impl Drop for Prediction {
+    fn drop(&mut self) {
+        if let Some((serving, mut record)) = self.record.take() {
+            record.outputs = std::mem::take(&mut self.outputs);
+            serving.inner.log.record(record);
+        }
+    }
+}
+
 impl Serving {
     /// The version answering a request for `name` (or exactly `version`, if it serves);
     /// `route_key` places the request on the canary or the live version.
@@ -70,15 +96,16 @@ impl Serving {
         })
     }
 
-    /// Answers one request. The prediction is logged without waiting; the shadow runs
-    /// after the answer is computed, off the response path. The answering version's
-    /// counters record the request, its outcome and its latency.
+    /// Answers one request. The prediction is logged without waiting (when the answer is
+    /// dropped; a failure at once); the shadow runs after the answer is computed, off the
+    /// response path. The answering version's counters record the request, its outcome
+    /// and its latency.
     pub async fn predict(
         &self,
         target: &Target,
         inputs: Vec<Tensor>,
         request_id: &str,
-    ) -> Result<Vec<Tensor>, ServingError> {
+    ) -> Result<Prediction, ServingError> {
         let started = Instant::now();
         let result = self.answer(target, inputs, request_id).await;
         let error = result.as_ref().err().map(Coded::code);
@@ -91,7 +118,7 @@ impl Serving {
         target: &Target,
         inputs: Vec<Tensor>,
         request_id: &str,
-    ) -> Result<Vec<Tensor>, ServingError> {
+    ) -> Result<Prediction, ServingError> {
         let inputs = check_inputs(target.signature(), inputs, self.config().max_batch_rows)?;
         let logging = self.inner.log.is_enabled();
         let shadow_inputs = target.shadow.as_ref().map(|_| inputs.clone());
@@ -111,24 +138,18 @@ impl Serving {
             }
             _ => None,
         };
-        if let Some(logged_inputs) = logged_inputs {
-            let (outputs, error) = match &result {
-                Ok(outputs) => (outputs.clone(), None),
-                Err(error) => (Vec::new(), Some(error.to_string())),
-            };
-            self.inner.log.record(PredictionRecord {
-                request_id: request_id.to_owned(),
-                name: target.name.clone(),
-                version: target.version(),
-                role: target.role(),
-                time: bascule_core::now_millis(),
-                latency_micros: micros(elapsed),
-                inputs: logged_inputs,
-                outputs,
-                error,
-                agrees_with_live: None,
-            });
-        }
+        let record = logged_inputs.map(|logged_inputs| PredictionRecord {
+            request_id: request_id.to_owned(),
+            name: target.name.clone(),
+            version: target.version(),
+            role: target.role(),
+            time: bascule_core::now_millis(),
+            latency_micros: micros(elapsed),
+            inputs: logged_inputs,
+            outputs: Vec::new(),
+            error: result.as_ref().err().map(ToString::to_string),
+            agrees_with_live: None,
+        });
         if let Some((shadow, inputs, outputs)) = shadow_run {
             let serving = self.clone();
             let name = target.name.clone();
@@ -139,10 +160,21 @@ impl Serving {
                     .await;
             });
         }
-        result.map_err(|error| match error {
-            EngineError::BadInput(message) => ServingError::BadInput(message),
-            other => ServingError::Engine(other),
-        })
+        match result {
+            Ok(outputs) => Ok(Prediction {
+                outputs,
+                record: record.map(|record| (self.clone(), record)),
+            }),
+            Err(error) => {
+                if let Some(record) = record {
+                    self.inner.log.record(record);
+                }
+                Err(match error {
+                    EngineError::BadInput(message) => ServingError::BadInput(message),
+                    other => ServingError::Engine(other),
+                })
+            }
+        }
     }
 
     async fn run_shadow(

@@ -22,7 +22,7 @@ use bascule_core::{
 
 pub use batch::BatchingConfig;
 pub use error::ServingError;
-pub use infer::Target;
+pub use infer::{Prediction, Target};
 pub use inputs::check_inputs;
 pub use log::{LogStats, PredictionLog};
 pub use plan::DeployCommand;
