@@ -101,14 +101,7 @@ impl<'de> Visitor<'de> for Flatten<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if let (Elements::Empty, Some(hint)) = (&*self.0, seq.size_hint()) {
-            // A flat array of numbers, the common case, gets its vector sized once.
-            *self.0 = Elements::Numbers(Vec::with_capacity(hint));
-        }
         while seq.next_element_seed(Flatten(self.0))?.is_some() {}
-        if matches!(&*self.0, Elements::Numbers(numbers) if numbers.is_empty()) {
-            *self.0 = Elements::Empty;
-        }
         Ok(())
     }
 
