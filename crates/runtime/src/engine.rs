@@ -13,6 +13,11 @@ use tract_onnx::prelude::{
 use crate::model::{InputPlan, Plan, TractModel};
 use crate::onnx_proto::{self, DeclaredInput, Dim};
 
+/// Models up to this size also get a plan optimised for one row. What it saves is the
+/// per-operator overhead that dominates small models; a large model's run dwarfs that, and a
+/// second optimised copy of its weights would double its memory.
+const SINGLE_ROW_PLAN_MAX_BYTES: usize = 16 << 20;
+
 /// The name tract gives the batch dimension of every input whose first dimension is free.
 const BATCH_SYMBOL: &str = "N";
 
@@ -74,8 +79,9 @@ impl TractEngine {
             .collect();
         // tract is a large third-party optimiser: a panic inside it must not take the
         // server down, so it becomes an error like any other.
+        let single_row_plan = onnx.len() <= SINGLE_ROW_PLAN_MAX_BYTES;
         catch_unwind(AssertUnwindSafe(|| {
-            self.build(&proto, inputs, output_names)
+            self.build(&proto, inputs, output_names, single_row_plan)
         }))
         .unwrap_or_else(|_| {
             Err(EngineError::InvalidModel(
@@ -89,6 +95,7 @@ impl TractEngine {
         proto: &ModelProto,
         declared: Vec<DeclaredInput>,
         output_names: Vec<String>,
+        single_row_plan: bool,
     ) -> Result<TractModel, EngineError> {
         let rejected = |error: tract_onnx::prelude::TractError| {
             EngineError::InvalidModel(format!("tract cannot load the model: {error:#}"))
@@ -103,9 +110,10 @@ impl TractEngine {
             ));
         }
         let batch = model.symbols.sym(BATCH_SYMBOL);
-        let batched = declared
-            .iter()
-            .any(|input| matches!(input.dims.first(), Some(Dim::Any(_))));
+        let batched = single_row_plan
+            && declared
+                .iter()
+                .any(|input| matches!(input.dims.first(), Some(Dim::Any(_))));
         // The same graph with every batch dimension set to one row, optimised on its own.
         let mut single_row = batched.then(|| model.clone());
         let mut plans = Vec::with_capacity(declared.len());

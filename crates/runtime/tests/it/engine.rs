@@ -100,6 +100,20 @@ fn the_whole_holdout_in_one_batch_matches_onnxruntime() {
 }
 
 #[test]
+fn small_batched_models_get_a_single_row_plan() {
+    // The plan single-row requests run on (rows_one_at_a_time_match_onnxruntime checks its
+    // answers): built for every fixture, so a tract upgrade that stops optimising it shows.
+    for name in RUNNABLE {
+        let fixture = fixtures::load(name);
+        let model = TractEngine::new().load_model(&fixture.onnx).expect("loads");
+        assert!(
+            format!("{model:?}").contains("single_row_plan: true"),
+            "{name}: {model:?}"
+        );
+    }
+}
+
+#[test]
 fn rows_one_at_a_time_match_onnxruntime() {
     for name in RUNNABLE {
         let fixture = fixtures::load(name);
