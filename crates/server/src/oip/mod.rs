@@ -236,25 +236,33 @@ async fn answer(
             .map(wire::to_tensor)
             .collect::<Result<Vec<_>, _>>()
             .map_err(OipError::bad_request)?;
+        // Outputs the model does not have are refused before it runs (and before anything is
+        // logged); engines return outputs in signature order.
+        let spec = &target.signature().outputs;
+        let selected: Option<Vec<usize>> = match &request.outputs {
+            None => None,
+            Some(wanted) => Some(
+                wanted
+                    .iter()
+                    .map(|wanted| {
+                        spec.iter()
+                            .position(|output| output.name == wanted.name)
+                            .ok_or_else(|| {
+                                let names: Vec<&str> =
+                                    spec.iter().map(|o| o.name.as_str()).collect();
+                                OipError::bad_request(format!(
+                                    "the model has no output '{}'; it has {names:?}",
+                                    wanted.name
+                                ))
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
         let outputs = state.serving.predict(&target, inputs, request_id).await?;
-        let selected = match &request.outputs {
-            None => outputs.iter().collect::<Vec<_>>(),
-            Some(wanted) => wanted
-                .iter()
-                .map(|wanted| {
-                    outputs
-                        .iter()
-                        .find(|o| o.name == wanted.name)
-                        .ok_or_else(|| {
-                            let names: Vec<&str> =
-                                outputs.iter().map(|o| o.name.as_str()).collect();
-                            OipError::bad_request(format!(
-                                "the model has no output '{}'; it has {names:?}",
-                                wanted.name
-                            ))
-                        })
-                })
-                .collect::<Result<_, _>>()?,
+        let selected: Vec<_> = match selected {
+            None => outputs.iter().collect(),
+            Some(indices) => indices.iter().filter_map(|&i| outputs.get(i)).collect(),
         };
         let body = InferenceResponse {
             model_name: name,

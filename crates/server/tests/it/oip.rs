@@ -197,6 +197,8 @@ async fn bad_requests_get_protocol_errors() {
             .unwrap()
             .contains("no output 'score'")
     );
+    // A request refused before the model ran is answered, and logged as nothing.
+    assert_eq!(app.serving.log_stats().accepted, 0);
 
     let good = input(json!([1, 30]), "FP32", json!(row));
     let (status, _, answer) = call(&app, post("/v2/models/nope/infer", &good, None)).await;
