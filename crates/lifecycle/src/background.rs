@@ -1,8 +1,9 @@
 //! Background CPU work — monitoring windows — on one thread of its own at the lowest CPU
-//! priority (`SCHED_IDLE`, nice 19), so that on a busy machine requests are served first and the reports catch
-//! up when there is time (they read the stored log, so nothing is lost while they wait).
-//! Tokio's blocking pool would run such work beside inference at the same priority, and
-//! on two cores a burst of window reports took a third of serving's throughput.
+//! priority (`SCHED_IDLE`, nice 19), so that on a busy machine requests are served first
+//! and the reports catch up when there is time (they read the stored log, so nothing is
+//! lost while they wait). Tokio's blocking pool would run such work beside inference at
+//! the same priority, and on two cores a burst of window reports took a third of
+//! serving's throughput.
 
 use std::sync::OnceLock;
 use std::sync::mpsc;
