@@ -161,6 +161,19 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
         after: i64,
         limit: i64,
     ) -> Result<PendingPredictions>;
+    /// Where monitoring resumes after skipping ahead to `time` (a policy's
+    /// `window_interval_seconds`): the id of the first prediction of a version and role,
+    /// after `after`, in the first write batch of the log stamped at or after `time`. A
+    /// batch gathers about 20 ms of traffic, so the answer can lie that much past `time`,
+    /// never before it. `None` while no such batch is stored.
+    async fn first_prediction_since(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+        after: i64,
+        time: Millis,
+    ) -> Result<Option<i64>>;
     /// The predictions a window covers, with their labels.
     async fn window_predictions(&self, window: &StoredWindow) -> Result<Vec<LoggedPrediction>>;
     /// Stores a closed window; `None` if another replica stored it first.

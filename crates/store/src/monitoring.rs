@@ -187,6 +187,33 @@ pub(crate) async fn pending_predictions(
     })
 }
 
+/// The first id after `after` of the version and role's first segment stamped at or after
+/// `time` (a segment's time is its first record's): from the segments' rows, walking the
+/// stream's index from `after`.
+pub(crate) async fn first_prediction_since(
+    store: &SqlMetadataStore,
+    name: &str,
+    version: i64,
+    role: Role,
+    after: i64,
+    time: Millis,
+) -> Result<Option<i64>> {
+    let first: Option<i64> = sqlx::query_scalar(
+        "SELECT first_id FROM prediction_segments \
+         WHERE name = $1 AND version = $2 AND role = $3 AND last_id > $4 AND first_time >= $5 \
+         ORDER BY last_id LIMIT 1",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(role.as_str())
+    .bind(after)
+    .bind(time)
+    .fetch_optional(&store.pool)
+    .await?;
+    // A segment `after` falls inside resumes right after it.
+    Ok(first.map(|first| first.max(after + 1)))
+}
+
 /// The predictions of a window, with their labels.
 pub(crate) async fn window_predictions(
     store: &SqlMetadataStore,

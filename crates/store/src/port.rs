@@ -215,6 +215,16 @@ impl MetadataStore for SqlMetadataStore {
     ) -> Result<PendingPredictions> {
         Ok(monitoring::pending_predictions(self, name, version, role, after, limit).await?)
     }
+    async fn first_prediction_since(
+        &self,
+        name: &str,
+        version: i64,
+        role: Role,
+        after: i64,
+        time: Millis,
+    ) -> Result<Option<i64>> {
+        Ok(monitoring::first_prediction_since(self, name, version, role, after, time).await?)
+    }
     async fn window_predictions(&self, window: &StoredWindow) -> Result<Vec<LoggedPrediction>> {
         Ok(monitoring::window_predictions(self, window).await?)
     }

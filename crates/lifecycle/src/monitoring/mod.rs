@@ -296,12 +296,31 @@ impl Registry {
         summary: &mut WatchSummary,
     ) -> Result<(), LifecycleError> {
         let size = policy.window_size();
-        let mut cursor = self
-            .store()
-            .last_window(name, version, role)
-            .await?
-            .map_or(0, |w| w.last_prediction);
+        let last = self.store().last_window(name, version, role).await?;
+        let mut cursor = last.as_ref().map_or(0, |w| w.last_prediction);
+        let interval_ms = policy
+            .window_interval_seconds
+            .map(|seconds| (seconds as i64).saturating_mul(1000));
+        // When the next window may start (the last one's start plus the interval): what is
+        // logged before then is in no window.
+        let mut not_before = last
+            .as_ref()
+            .zip(interval_ms)
+            .map(|(window, interval)| window.start_time.saturating_add(interval));
         loop {
+            if let Some(start) = not_before {
+                if now_millis() < start {
+                    return Ok(());
+                }
+                let resume = self
+                    .store()
+                    .first_prediction_since(name, version, role, cursor, start)
+                    .await?;
+                let Some(resume) = resume else {
+                    return Ok(());
+                };
+                cursor = cursor.max(resume - 1);
+            }
             // Most passes find the next window still filling: count it before reading
             // (and decoding) its predictions.
             let pending = self
@@ -350,6 +369,7 @@ impl Registry {
                 return Ok(());
             };
             cursor = report.last_prediction;
+            not_before = interval_ms.map(|interval| report.start_time.saturating_add(interval));
             let stored = self.store().insert_window(new_window(&report)?).await?;
             let Some(stored) = stored else {
                 // Another replica stored this window: move on from where it ended.

@@ -178,13 +178,16 @@ fn no_windows(
     selected: Option<i64>,
     policy: &MonitoringPolicy,
 ) {
-    let every = match policy.window_seconds {
+    let mut every = match policy.window_seconds {
         Some(seconds) => format!(
             "every {} predictions or {seconds} s after its first",
             policy.window_size()
         ),
         None => format!("every {} predictions", policy.window_size()),
     };
+    if let Some(seconds) = policy.window_interval_seconds {
+        every.push_str(&format!(", at most one starting every {seconds} s"));
+    }
     if deployment.is_empty() {
         empty_state(
             out,

@@ -328,3 +328,44 @@ async fn a_time_based_window_closes_when_its_first_prediction_is_old_enough() {
         .clone();
     assert!(drifted.contains(&json!("dew point")), "{drifted:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn windows_start_at_most_once_per_interval_and_the_traffic_between_is_in_none() {
+    let app = test_app().await;
+    let policy = "[monitoring]\nwindow = 30\nwindow_interval_seconds = 1\n";
+    deployed_rainfall(&app, policy).await;
+    let days = rainfall();
+    replay(&app, &days, 6000..6100).await;
+    let summary = app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(
+        summary.windows, 1,
+        "the next may start a second later: {summary:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let summary = app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(
+        summary.windows, 0,
+        "nothing logged since the interval: {summary:?}"
+    );
+    replay(&app, &days, 6100..6170).await;
+    let summary = app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(summary.windows, 1, "{summary:?}");
+    let summary = app.registry.watch_once().await.expect("monitoring pass");
+    assert_eq!(
+        summary.windows, 0,
+        "the rest waits for the next interval: {summary:?}"
+    );
+    let (_, windows) = app.get("/api/v1/models/rain/windows").await;
+    let ranges: Vec<(i64, i64)> = windows["windows"]
+        .as_array()
+        .expect("windows")
+        .iter()
+        .map(|w| {
+            let id = |field: &str| w[field].as_i64().expect("an id");
+            (id("first_prediction"), id("last_prediction"))
+        })
+        .collect();
+    // Newest first: the second window starts with the first prediction sent after the
+    // interval (day 6100, the log's 101st); 31..=100 are in no window.
+    assert_eq!(ranges, vec![(101, 130), (1, 30)], "{windows}");
+}

@@ -117,6 +117,55 @@ async fn pending_predictions_count_a_version_and_role_up_to_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn monitoring_resumes_at_the_first_write_batch_stamped_at_or_after_a_time() {
+    each_backend(|store| async move {
+        store.create_model_version(new_version("bc")).await.unwrap();
+        let t = 1_700_000_000_000;
+        // Three write batches (each one segment): ids 1..=3 at t, 4..=5 at t+100, 6 at t+200.
+        for (n, time) in [(3, t), (2, t + 100), (1, t + 200)] {
+            let batch: Vec<_> = (0..n)
+                .map(|i| {
+                    let mut record = record(&format!("r{time}-{i}"), 1, Role::Live);
+                    record.time = time + i;
+                    record
+                })
+                .collect();
+            store.insert_predictions(&batch).await.unwrap();
+        }
+        let ids = logged_ids(&store).await;
+        assert_eq!(ids.len(), 6);
+        let since = |after: i64, time: i64| {
+            let store = &store;
+            async move {
+                store
+                    .first_prediction_since("bc", 1, Role::Live, after, time)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(since(0, t).await, Some(ids[0]));
+        // t+50 falls inside no batch's start: the next batch's first prediction.
+        assert_eq!(since(0, t + 50).await, Some(ids[3]));
+        assert_eq!(since(0, t + 100).await, Some(ids[3]));
+        // Past the cursor only: inside the batch the cursor falls in, right after it.
+        assert_eq!(since(ids[3], t + 100).await, Some(ids[4]));
+        assert_eq!(since(ids[4], t).await, Some(ids[5]));
+        assert_eq!(since(ids[5], t).await, None);
+        assert_eq!(
+            since(0, t + 201).await,
+            None,
+            "nothing stamped that late yet"
+        );
+        let other = store
+            .first_prediction_since("bc", 1, Role::Canary, 0, t)
+            .await
+            .unwrap();
+        assert_eq!(other, None, "another role's stream");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn labels_join_predictions_by_request_id_and_unknown_ones_are_counted() {
     each_backend(|store| async move {
         store.create_model_version(new_version("bc")).await.unwrap();
