@@ -6,7 +6,9 @@
 # after (work that fell behind: monitoring reports). The server inherits the environment, so
 #   BASCULE_PREDICTION_LOG=off scripts/bench_serving_threads.sh
 #   BASCULE_MONITOR_INTERVAL_MS=0 scripts/bench_serving_threads.sh
-# compare the log off, and the log on without the monitoring watcher.
+# compare the log off, and the log on without the monitoring watcher;
+#   POLICY=file.toml scripts/bench_serving_threads.sh
+# sets the model's policy (its [monitoring] windows) before it is validated.
 #
 #   cargo build --release -p bascule; scripts/bench_serving_threads.sh [SECONDS]
 set -euo pipefail
@@ -20,8 +22,10 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-row="$(sed -n 2p "$here/fixtures/logistic/holdout.csv" | cut -d, -f1-30)"
-echo "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,30],\"datatype\":\"FP32\",\"data\":[$row]}]}" >"$tmp/oip.json"
+# shellcheck source=scripts/bench_lib.sh
+. "$here/scripts/bench_lib.sh"
+
+write_oip_body "$tmp/oip.json"
 cat >"$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -33,11 +37,8 @@ LUA
 port=18610
 RUST_LOG=warn "$bin" server --listen "127.0.0.1:$port" --data-dir "$tmp/data" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null && break; sleep 0.05; done
-cli=("$bin" --server "http://127.0.0.1:$port")
-"${cli[@]}" models register bc "$here/fixtures/logistic/model.onnx" >/dev/null
-"${cli[@]}" validate bc 1 --data "$here/fixtures/logistic/holdout.csv" >/dev/null
-"${cli[@]}" deploy bc 1 >/dev/null
+wait_for "http://127.0.0.1:$port/api/v1/health"
+deploy_bc "$bin" "$port" "${POLICY:-}"
 
 snapshot() { # thread name (as the kernel truncates it) and its utime + stime, summed per name
   for task in /proc/"$pid"/task/*; do

@@ -25,6 +25,7 @@ struct FileConfig {
     route_refresh_ms: Option<u64>,
     monitor_interval_ms: Option<u64>,
     batching: Option<String>,
+    inline_budget_us: Option<u64>,
     /// Webhooks and the retraining command: from this file only, never from the
     /// environment or an API call.
     #[serde(default)]
@@ -113,6 +114,9 @@ pub struct Config {
     pub monitor_interval_ms: u64,
     /// Models served with adaptive batching: name → (max rows, max wait).
     pub batching: Vec<(String, usize, std::time::Duration)>,
+    /// A model run expected to take at most this long runs on the async worker that took
+    /// the request; longer ones go to the blocking pool.
+    pub inline_budget: std::time::Duration,
     /// How often the feedback loop runs; 0 turns it off on this replica.
     pub feedback_interval_ms: u64,
     pub feedback: FeedbackConfig,
@@ -199,6 +203,17 @@ impl Config {
             Some(text) => parse_batching(&text)?,
             None => Vec::new(),
         };
+        let inline_budget = match env("BASCULE_INLINE_BUDGET_US") {
+            Some(text) => text.parse().with_context(|| {
+                format!("BASCULE_INLINE_BUDGET_US='{text}' is not a number of microseconds")
+            })?,
+            None => file.inline_budget_us.unwrap_or(
+                bascule_lifecycle::serving::ServingConfig::default()
+                    .inline_budget
+                    .as_micros() as u64,
+            ),
+        };
+        let inline_budget = std::time::Duration::from_micros(inline_budget);
         let engine = env("BASCULE_ENGINE")
             .or(file.engine)
             .unwrap_or_else(|| ENGINES[0].to_owned());
@@ -238,6 +253,7 @@ impl Config {
             route_refresh_ms,
             monitor_interval_ms,
             batching,
+            inline_budget,
         })
     }
 }

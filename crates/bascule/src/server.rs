@@ -67,6 +67,7 @@ pub async fn run_with(
                 (name.clone(), batching)
             })
             .collect(),
+        inline_budget: config.inline_budget,
         ..ServingConfig::default()
     };
     let serving = Serving::start(registry.clone(), serving_config)
