@@ -123,15 +123,8 @@ impl Serving {
         let logging = self.inner.log.is_enabled();
         let shadow_inputs = target.shadow.as_ref().map(|_| inputs.clone());
         let budget = self.config().inline_budget;
-        // The engine borrows the inputs and hands them back for the log; only the batching
-        // queue keeps them, and only then are they copied for the log.
-        let batched_copy = (logging && target.served.batcher.is_some()).then(|| inputs.clone());
-        let ((result, elapsed), returned) = run(&target.served, inputs, budget).await?;
-        let logged_inputs = if logging {
-            returned.or(batched_copy)
-        } else {
-            None
-        };
+        let ((result, elapsed), returned) = run(&target.served, inputs, budget, logging).await?;
+        let logged_inputs = returned.filter(|_| logging);
         let shadow_run = match (&target.shadow, shadow_inputs, &result) {
             (Some(shadow), Some(inputs), Ok(outputs)) => {
                 Some((shadow.clone(), inputs, outputs.clone()))
@@ -186,15 +179,14 @@ impl Serving {
         request_id: String,
         budget: Duration,
     ) {
-        let batched_copy = shadow.batcher.is_some().then(|| inputs.clone());
-        let ((outputs, error, elapsed), returned) = match run(&shadow, inputs, budget).await {
+        let ((outputs, error, elapsed), returned) = match run(&shadow, inputs, budget, true).await {
             Ok(((Ok(outputs), elapsed), returned)) => ((outputs, None, elapsed), returned),
             Ok(((Err(error), elapsed), returned)) => {
                 ((Vec::new(), Some(failure(&error)), elapsed), returned)
             }
             Err(error) => ((Vec::new(), Some(failure(&error)), Duration::ZERO), None),
         };
-        let logged_inputs = returned.or(batched_copy).unwrap_or_default();
+        let logged_inputs = returned.unwrap_or_default();
         shadow
             .stats
             .record(elapsed, error.as_ref().map(|(code, _)| *code));
@@ -221,19 +213,22 @@ fn failure(error: &(impl Coded + ToString)) -> (ErrorCode, String) {
 
 type Run = (Result<Vec<Tensor>, EngineError>, Duration);
 
-/// Runs the model on `inputs` and hands them back, except to a batching queue (which keeps
-/// them).
+/// Runs the model on `inputs` and hands them back: the engine only borrows them. A
+/// batching queue keeps them, so for it they are copied first, and only when `keep` (the
+/// log wants them).
 async fn run(
     served: &Arc<Served>,
     inputs: Vec<Tensor>,
     budget: Duration,
+    keep: bool,
 ) -> Result<(Run, Option<Vec<Tensor>>), ServingError> {
     if let Some(batcher) = &served.batcher {
+        let kept = keep.then(|| inputs.clone());
         let run = match batcher.run(inputs).await {
             Ok((outputs, elapsed)) => (Ok(outputs), elapsed),
             Err(error) => (Err(error), Duration::ZERO),
         };
-        return Ok((run, None));
+        return Ok((run, kept));
     }
     let n_elements: usize = inputs.iter().map(|tensor| tensor.data.len()).sum();
     let timed = move |served: &Served, inputs: Vec<Tensor>| {

@@ -357,4 +357,19 @@ async fn batched_requests_get_their_own_answers() {
     );
     let stats = serving.shutdown().await;
     assert_eq!(stats.written, 16, "every batched request is logged");
+    // The batching queue keeps the inputs it runs, so the log gets a copy: each request's
+    // own row.
+    for (i, row) in rows.iter().enumerate() {
+        let logged = registry
+            .store()
+            .list_predictions("bc", Some(&format!("req-{i}")), 10)
+            .await
+            .unwrap();
+        assert_eq!(logged.len(), 1, "req-{i}");
+        assert_eq!(
+            logged[0].inputs,
+            vec![row.clone()],
+            "req-{i}'s logged inputs"
+        );
+    }
 }
