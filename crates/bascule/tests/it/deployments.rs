@@ -139,3 +139,47 @@ fn sigterm_drains_requests_and_stores_every_answered_prediction() {
     });
     assert_eq!(stored, answered, "every answered request is stored");
 }
+
+/// Serving settings that do not parse stop `bascule server` before it listens, naming the
+/// setting and the value.
+#[test]
+fn bad_serving_settings_stop_the_server_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "BASCULE_INLINE_BUDGET_US",
+            "soon",
+            "BASCULE_INLINE_BUDGET_US='soon' is not a number of microseconds",
+        ),
+        (
+            "BASCULE_BATCHING",
+            "bc=4",
+            "MODEL=MAX_ROWS:MAX_WAIT_MICROSECONDS",
+        ),
+    ];
+    for (variable, value, expected) in cases {
+        let mut child = crate::bascule()
+            .env(variable, value)
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{variable}={value}: the server started instead of refusing");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{variable}={value}");
+        assert!(stderr.contains(expected), "{variable}={value}: {stderr}");
+    }
+}
