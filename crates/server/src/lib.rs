@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
 use axum::routing::get;
 use bascule_lifecycle::Registry;
@@ -60,6 +59,8 @@ pub struct Shared {
     pub config: ServerConfig,
     /// Deployments, the routing table and the prediction log.
     pub serving: Serving,
+    /// The inference requests counted per protocol (`/metrics`).
+    pub(crate) http_metrics: metrics::HttpMetrics,
 }
 
 impl AppState {
@@ -68,6 +69,7 @@ impl AppState {
             registry,
             config,
             serving,
+            http_metrics: metrics::HttpMetrics::default(),
         }))
     }
 }
@@ -82,28 +84,15 @@ impl std::ops::Deref for AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let http_metrics = Arc::new(metrics::HttpMetrics::default());
-    let tracked = |protocol| from_fn_with_state((http_metrics.clone(), protocol), metrics::track);
     let body_limit = DefaultBodyLimit::max(state.config.max_request_bytes);
     Router::new()
         .nest("/api/v1", api::routes())
-        .merge(
-            oip::routes()
-                .route_layer(tracked(metrics::Protocol::Oip))
-                .layer(body_limit),
-        )
-        .merge(
-            invocations::routes()
-                .route_layer(tracked(metrics::Protocol::Mlflow))
-                .layer(body_limit),
-        )
+        .merge(oip::routes().layer(body_limit))
+        .merge(invocations::routes().layer(body_limit))
         .merge(mlflow::routes())
         .merge(ui::routes())
         .route("/", get(|| async { Redirect::to("/ui") }))
-        .route(
-            "/metrics",
-            get(metrics::render_metrics).layer(axum::Extension(http_metrics.clone())),
-        )
+        .route("/metrics", get(metrics::render_metrics))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

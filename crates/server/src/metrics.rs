@@ -4,7 +4,7 @@
 //! - per model, version and role (counted by `Serving` for every request a version
 //!   answers, whichever protocol brought it): `bascule_inference_requests_total`,
 //!   `bascule_inference_errors_total` by status class, `bascule_inference_duration_seconds`;
-//! - per protocol (counted by the `track` middleware on inference requests, including
+//! - per protocol (counted by the inference handlers on every inference request, including
 //!   those refused before a version is chosen): `bascule_http_requests_total` by status
 //!   class, `bascule_http_request_duration_seconds`, `bascule_http_requests_in_flight`;
 //! - the prediction log: queued records, capacity, accepted, written, shed and failed;
@@ -14,13 +14,11 @@
 //! when scraped.
 
 use std::fmt::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bascule_lifecycle::serving::{Histogram, HistogramSnapshot, LATENCY_BUCKETS_MICROS};
 
@@ -69,45 +67,49 @@ impl HttpMetrics {
     }
 }
 
-/// Counts the inference requests (POSTs) of one protocol: in flight while being answered,
-/// then by status class, with their latency.
-pub async fn track(
-    State((metrics, protocol)): State<(Arc<HttpMetrics>, Protocol)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.method() != Method::POST {
-        return next.run(request).await;
+impl HttpMetrics {
+    /// Starts counting one inference request of `protocol`: in flight until the returned
+    /// guard is dropped (also when the client goes away mid-request), then by status class
+    /// with its latency when [`Tracked::finish`] sees the response. Inference handlers call
+    /// it first thing: a middleware would box every request's future for the same few
+    /// atomic additions.
+    pub(crate) fn start(&self, protocol: Protocol) -> Tracked<'_> {
+        let counters = self.of(protocol);
+        counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        Tracked {
+            counters,
+            started: Instant::now(),
+        }
     }
-    let counters = metrics.of(protocol);
-    let started = Instant::now();
-    counters.in_flight.fetch_add(1, Ordering::Relaxed);
-    let in_flight = InFlight(&counters.in_flight);
-    let response = next.run(request).await;
-    drop(in_flight);
-    let class = usize::from(response.status().as_u16() / 100)
-        .saturating_sub(1)
-        .min(CLASSES.len() - 1);
-    counters.by_class[class].fetch_add(1, Ordering::Relaxed);
-    counters.latency.observe(started.elapsed());
-    response
 }
 
-/// Leaves the in-flight gauge when dropped, also when a client goes away mid-request.
-struct InFlight<'a>(&'a AtomicI64);
+/// One inference request being counted.
+#[must_use = "a request is counted by status when finished"]
+pub(crate) struct Tracked<'a> {
+    counters: &'a ProtocolMetrics,
+    started: Instant,
+}
 
-impl Drop for InFlight<'_> {
+impl Tracked<'_> {
+    /// Counts the request by the response's status class, with its latency so far.
+    pub(crate) fn finish(self, response: &Response) {
+        let class = usize::from(response.status().as_u16() / 100)
+            .saturating_sub(1)
+            .min(CLASSES.len() - 1);
+        self.counters.by_class[class].fetch_add(1, Ordering::Relaxed);
+        self.counters.latency.observe(self.started.elapsed());
+    }
+}
+
+impl Drop for Tracked<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// `GET /metrics`.
-pub async fn render_metrics(
-    State(state): State<AppState>,
-    axum::Extension(metrics): axum::Extension<Arc<HttpMetrics>>,
-) -> Response {
-    let text = render(&state, &metrics);
+pub async fn render_metrics(State(state): State<AppState>) -> Response {
+    let text = render(&state, &state.http_metrics);
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }

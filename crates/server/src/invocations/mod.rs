@@ -16,13 +16,14 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::AppState;
-use crate::oip::{ROUTE_KEY, RequestId, assign_request_id};
+use crate::metrics::Protocol;
+use crate::oip::{REQUEST_ID, ROUTE_KEY, assign_request_id, request_id_from_headers};
 use error::MlflowError;
 use input::Input;
 use tensors::Predictions;
@@ -31,13 +32,17 @@ use tensors::Predictions;
 const MLFLOW_PROTOCOL_VERSION: &str = "2.22.0";
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    // As for the Open Inference Protocol, the invocation handlers give requests their ids
+    // and count them themselves, without a middleware.
+    let inference = Router::new()
         .route("/invocations", post(invoke_only_model))
-        .route("/models/{name}/invocations", post(invoke_model))
+        .route("/models/{name}/invocations", post(invoke_model));
+    Router::new()
         .route("/ping", get(ping))
         .route("/health", get(ping))
         .route("/version", get(version))
         .layer(axum::middleware::from_fn(assign_request_id))
+        .merge(inference)
 }
 
 /// 200 while some model is deployed, else 404 (MLflow: "the model is loaded").
@@ -57,24 +62,35 @@ async fn version() -> Json<&'static str> {
 async fn invoke_model(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
-    invoke(&state, Some(name), &request_id, &headers, body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    invocation(&state, Some(name), request).await
 }
 
-async fn invoke_only_model(
-    State(state): State<AppState>,
-    Extension(RequestId(request_id)): Extension<RequestId>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    invoke(&state, None, &request_id, &headers, body)
+async fn invoke_only_model(State(state): State<AppState>, request: Request) -> Response {
+    invocation(&state, None, request).await
+}
+
+/// An invocation, counted in `/metrics` and answered with its id (`X-Request-Id`). The
+/// headers it needs are read before the body takes the request.
+async fn invocation(state: &AppState, name: Option<String>, request: Request) -> Response {
+    let tracked = state.http_metrics.start(Protocol::Mlflow);
+    let headers = request.headers();
+    let request_id = request_id_from_headers(headers);
+    let format = format_of(headers);
+    let route_key = headers
+        .get(&ROUTE_KEY)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body = Bytes::from_request(request, &()).await;
+    let mut response = invoke(state, name, &request_id, format, route_key.as_deref(), body)
         .await
-        .unwrap_or_else(IntoResponse::into_response)
+        .unwrap_or_else(IntoResponse::into_response);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    tracked.finish(&response);
+    response
 }
 
 /// What the body holds, from its content type.
@@ -88,10 +104,11 @@ async fn invoke(
     state: &AppState,
     name: Option<String>,
     request_id: &str,
-    headers: &HeaderMap,
+    format: Result<Format, MlflowError>,
+    route_key: Option<&str>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, MlflowError> {
-    let format = format_of(headers)?;
+    let format = format?;
     let body = body.map_err(|rejection| {
         let reason = rejection.body_text();
         match rejection.status() {
@@ -109,10 +126,7 @@ async fn invoke(
         Some(name) => name,
         None => only_model(state)?,
     };
-    let route_key = headers
-        .get(&ROUTE_KEY)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or(request_id);
+    let route_key = route_key.unwrap_or(request_id);
     let target = state.serving.resolve(&name, None, route_key)?;
     let inputs =
         tensors::to_tensors(input, target.signature()).map_err(MlflowError::invalid_parameter)?;

@@ -51,7 +51,13 @@ pub enum Elements {
 impl Elements {
     fn push_number(&mut self, number: Number) {
         match self {
-            Elements::Empty => *self = Elements::Numbers(vec![number]),
+            Elements::Empty => {
+                // A row of features is tens of numbers: growing from one took four
+                // reallocations per request.
+                let mut numbers = Vec::with_capacity(32);
+                numbers.push(number);
+                *self = Elements::Numbers(numbers);
+            }
             Elements::Numbers(numbers) => numbers.push(number),
             _ => *self = Elements::Mixed,
         }

@@ -10,26 +10,36 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bascule_lifecycle::serving::{ServingError, Target};
 
-pub(crate) use request_id::{REQUEST_ID, ROUTE_KEY, RequestId, assign as assign_request_id};
+pub(crate) use request_id::{
+    REQUEST_ID, ROUTE_KEY, assign as assign_request_id, from_headers as request_id_from_headers,
+};
 use wire::{InferenceRequest, InferenceResponse, ModelMetadataResponse, ServerMetadataResponse};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::metrics::Protocol;
 
 pub fn routes() -> Router<AppState> {
+    // The inference routes give requests their ids and count them themselves: a middleware
+    // boxes every request's future (docs/benchmarks.md, "The request path").
+    let inference = Router::new()
+        .route("/v2/models/{name}/infer", post(infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(infer_version),
+        );
     Router::new()
         .route("/v2", get(server_metadata))
         .route("/v2/health/live", get(live))
         .route("/v2/health/ready", get(ready))
         .route("/v2/models/{name}", get(model_metadata))
         .route("/v2/models/{name}/ready", get(model_ready))
-        .route("/v2/models/{name}/infer", post(infer))
         .route(
             "/v2/models/{name}/versions/{version}",
             get(version_metadata),
@@ -38,11 +48,8 @@ pub fn routes() -> Router<AppState> {
             "/v2/models/{name}/versions/{version}/ready",
             get(version_ready),
         )
-        .route(
-            "/v2/models/{name}/versions/{version}/infer",
-            post(infer_version),
-        )
         .layer(axum::middleware::from_fn(request_id::assign))
+        .merge(inference)
 }
 
 /// An error in the protocol's format: `{"error": message}`.
@@ -158,34 +165,58 @@ fn metadata(
 async fn infer(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
-    run_inference(&state, &name, None, request_id, &headers, body).await
+    inference(&state, &name, None, request).await
 }
 
 async fn infer_version(
     State(state): State<AppState>,
     Path((name, version)): Path<(String, String)>,
-    Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
-    match parse_version(&version) {
+    inference(&state, &name, Some(&version), request).await
+}
+
+/// An inference request, counted in `/metrics` and answered with its id. The headers it
+/// needs are read before the body takes the request (extracting a `HeaderMap` would copy
+/// them all).
+async fn inference(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+    request: Request,
+) -> Response {
+    let tracked = state.http_metrics.start(Protocol::Oip);
+    let header_id = request_id::from_headers(request.headers());
+    let route_key = request
+        .headers()
+        .get(&ROUTE_KEY)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let response = match version.map(parse_version).transpose() {
         Ok(version) => {
-            run_inference(&state, &name, Some(version), request_id, &headers, body).await
+            let body = Bytes::from_request(request, &()).await;
+            run_inference(state, name, version, header_id, route_key.as_deref(), body).await
         }
-        Err(error) => error.into_response(),
-    }
+        Err(error) => {
+            let mut response = error.into_response();
+            if let Ok(value) = HeaderValue::from_str(&header_id) {
+                response.headers_mut().insert(REQUEST_ID, value);
+            }
+            response
+        }
+    };
+    tracked.finish(&response);
+    response
 }
 
 async fn run_inference(
     state: &AppState,
     name: &str,
     version: Option<i64>,
-    RequestId(header_id): RequestId,
-    headers: &HeaderMap,
+    header_id: String,
+    route_key: Option<&str>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request = body
@@ -207,7 +238,7 @@ async fn run_inference(
         _ => header_id,
     };
     let mut response = match request {
-        Ok(request) => answer(state, name, version, &request_id, headers, request).await,
+        Ok(request) => answer(state, name, version, &request_id, route_key, request).await,
         Err(error) => error.into_response(),
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -221,13 +252,10 @@ async fn answer(
     name: &str,
     version: Option<i64>,
     request_id: &str,
-    headers: &HeaderMap,
+    route_key: Option<&str>,
     request: InferenceRequest,
 ) -> Response {
-    let route_key = headers
-        .get(&ROUTE_KEY)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or(request_id);
+    let route_key = route_key.unwrap_or(request_id);
     let result = async {
         let target: Target = state.serving.resolve(name, version, route_key)?;
         let inputs = request
