@@ -26,6 +26,7 @@ struct FileConfig {
     monitor_interval_ms: Option<u64>,
     batching: Option<String>,
     inline_budget_us: Option<u64>,
+    log_gather_ms: Option<u64>,
     /// Webhooks and the retraining command: from this file only, never from the
     /// environment or an API call.
     #[serde(default)]
@@ -117,6 +118,8 @@ pub struct Config {
     /// A model run expected to take at most this long runs on the async worker that took
     /// the request; longer ones go to the blocking pool.
     pub inline_budget: std::time::Duration,
+    /// How long a batch of the prediction log gathers before it is stored.
+    pub log_gather: std::time::Duration,
     /// How often the feedback loop runs; 0 turns it off on this replica.
     pub feedback_interval_ms: u64,
     pub feedback: FeedbackConfig,
@@ -156,22 +159,19 @@ impl Config {
             .or(file.database_url)
             .unwrap_or_else(|| sqlite_url(&data_dir.join("bascule.db")));
         let artifact_url = env("BASCULE_ARTIFACT_URL").or(file.artifact_url);
-        let max_upload_bytes = match env("BASCULE_MAX_UPLOAD_BYTES") {
-            Some(text) => text.parse().with_context(|| {
-                format!("BASCULE_MAX_UPLOAD_BYTES='{text}' is not a number of bytes")
-            })?,
-            None => file
-                .max_upload_bytes
-                .unwrap_or(bascule_server::ServerConfig::default().max_upload_bytes),
-        };
-        let max_request_bytes = match env("BASCULE_MAX_REQUEST_BYTES") {
-            Some(text) => text.parse().with_context(|| {
-                format!("BASCULE_MAX_REQUEST_BYTES='{text}' is not a number of bytes")
-            })?,
-            None => file
-                .max_request_bytes
-                .unwrap_or(bascule_server::ServerConfig::default().max_request_bytes),
-        };
+        let server_defaults = bascule_server::ServerConfig::default();
+        let max_upload_bytes = number(
+            "BASCULE_MAX_UPLOAD_BYTES",
+            "bytes",
+            file.max_upload_bytes,
+            server_defaults.max_upload_bytes,
+        )?;
+        let max_request_bytes = number(
+            "BASCULE_MAX_REQUEST_BYTES",
+            "bytes",
+            file.max_request_bytes,
+            server_defaults.max_request_bytes,
+        )?;
         let onnxruntime_lib = env("BASCULE_ONNXRUNTIME_LIB")
             .or_else(|| env("ORT_DYLIB_PATH"))
             .map(PathBuf::from)
@@ -187,33 +187,35 @@ impl Config {
                 .with_context(|| format!("BASCULE_PREDICTION_LOG='{text}' is not on or off"))?,
             None => file.prediction_log.unwrap_or(true),
         };
-        let route_refresh_ms = match env("BASCULE_ROUTE_REFRESH_MS") {
-            Some(text) => text.parse().with_context(|| {
-                format!("BASCULE_ROUTE_REFRESH_MS='{text}' is not a number of milliseconds")
-            })?,
-            None => file.route_refresh_ms.unwrap_or(1_000),
-        };
-        let monitor_interval_ms = match env("BASCULE_MONITOR_INTERVAL_MS") {
-            Some(text) => text.parse().with_context(|| {
-                format!("BASCULE_MONITOR_INTERVAL_MS='{text}' is not a number of milliseconds")
-            })?,
-            None => file.monitor_interval_ms.unwrap_or(1_000),
-        };
+        let route_refresh_ms = number(
+            "BASCULE_ROUTE_REFRESH_MS",
+            "milliseconds",
+            file.route_refresh_ms,
+            1_000,
+        )?;
+        let monitor_interval_ms = number(
+            "BASCULE_MONITOR_INTERVAL_MS",
+            "milliseconds",
+            file.monitor_interval_ms,
+            1_000,
+        )?;
         let batching = match env("BASCULE_BATCHING").or(file.batching) {
             Some(text) => parse_batching(&text)?,
             None => Vec::new(),
         };
-        let inline_budget = match env("BASCULE_INLINE_BUDGET_US") {
-            Some(text) => text.parse().with_context(|| {
-                format!("BASCULE_INLINE_BUDGET_US='{text}' is not a number of microseconds")
-            })?,
-            None => file.inline_budget_us.unwrap_or(
-                bascule_lifecycle::serving::ServingConfig::default()
-                    .inline_budget
-                    .as_micros() as u64,
-            ),
-        };
-        let inline_budget = std::time::Duration::from_micros(inline_budget);
+        let serving_defaults = bascule_lifecycle::serving::ServingConfig::default();
+        let inline_budget = std::time::Duration::from_micros(number(
+            "BASCULE_INLINE_BUDGET_US",
+            "microseconds",
+            file.inline_budget_us,
+            serving_defaults.inline_budget.as_micros() as u64,
+        )?);
+        let log_gather = std::time::Duration::from_millis(number(
+            "BASCULE_LOG_GATHER_MS",
+            "milliseconds",
+            file.log_gather_ms,
+            serving_defaults.log_gather.as_millis() as u64,
+        )?);
         let engine = env("BASCULE_ENGINE")
             .or(file.engine)
             .unwrap_or_else(|| ENGINES[0].to_owned());
@@ -254,6 +256,7 @@ impl Config {
             monitor_interval_ms,
             batching,
             inline_budget,
+            log_gather,
         })
     }
 }
@@ -385,6 +388,22 @@ fn sqlite_url(path: &Path) -> String {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A numeric setting: the environment variable `name` when set (a value that does not
+/// parse is refused, naming the variable, the value and the `unit`), else the configuration
+/// file's value, else `default`.
+fn number<T>(name: &str, unit: &str, file: Option<T>, default: T) -> anyhow::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match env(name) {
+        Some(text) => text
+            .parse()
+            .with_context(|| format!("{name}='{text}' is not a number of {unit}")),
+        None => Ok(file.unwrap_or(default)),
+    }
 }
 
 /// Who runs the CLI, recorded as the actor of what it does.

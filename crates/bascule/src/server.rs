@@ -68,6 +68,7 @@ pub async fn run_with(
             })
             .collect(),
         inline_budget: config.inline_budget,
+        log_gather: config.log_gather,
         ..ServingConfig::default()
     };
     let serving = Serving::start(registry.clone(), serving_config)

@@ -152,6 +152,11 @@ fn bad_serving_settings_stop_the_server_with_the_reason() {
             "BASCULE_INLINE_BUDGET_US='soon' is not a number of microseconds",
         ),
         (
+            "BASCULE_LOG_GATHER_MS",
+            "-1",
+            "BASCULE_LOG_GATHER_MS='-1' is not a number of milliseconds",
+        ),
+        (
             "BASCULE_BATCHING",
             "bc=4",
             "MODEL=MAX_ROWS:MAX_WAIT_MICROSECONDS",

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bascule_core::{MetadataStore, PredictionRecord};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -48,8 +49,14 @@ pub struct PredictionLog {
 }
 
 impl PredictionLog {
-    /// Starts the writer task: it stores up to `batch` records per transaction.
-    pub fn start(store: Arc<dyn MetadataStore>, capacity: usize, batch: usize) -> Self {
+    /// Starts the writer task: it stores up to `batch` records per transaction, letting a
+    /// batch gather for `gather` after its first record (see [`DEFAULT_GATHER`]).
+    pub fn start(
+        store: Arc<dyn MetadataStore>,
+        capacity: usize,
+        batch: usize,
+        gather: Duration,
+    ) -> Self {
         let capacity = capacity.max(1);
         let (sender, receiver) = mpsc::channel(capacity);
         let (stop, stopped) = oneshot::channel();
@@ -59,6 +66,7 @@ impl PredictionLog {
             receiver,
             stopped,
             batch.max(1),
+            gather,
             counters.clone(),
         ));
         PredictionLog {
@@ -73,7 +81,7 @@ impl PredictionLog {
     /// A log that keeps nothing (`BASCULE_PREDICTION_LOG=off`): for benchmarks and for
     /// deployments whose inputs must not be stored.
     pub fn disabled(store: Arc<dyn MetadataStore>) -> Self {
-        let mut log = PredictionLog::start(store, 1, 1);
+        let mut log = PredictionLog::start(store, 1, 1, Duration::ZERO);
         log.enabled = false;
         log
     }
@@ -111,7 +119,7 @@ impl PredictionLog {
 
     /// Waits until every record accepted before the call is stored (or failed), at most
     /// `timeout`; returns whether it got there. Serving goes on meanwhile.
-    pub async fn flush(&self, timeout: std::time::Duration) -> bool {
+    pub async fn flush(&self, timeout: Duration) -> bool {
         let target = self.counters.accepted.load(Ordering::Relaxed);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -123,7 +131,7 @@ impl PredictionLog {
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
@@ -145,6 +153,7 @@ async fn write_batches(
     mut receiver: mpsc::Receiver<PredictionRecord>,
     mut stop: oneshot::Receiver<()>,
     batch_size: usize,
+    gather_for: Duration,
     counters: Arc<LogCounters>,
 ) {
     let mut batch = Vec::with_capacity(batch_size);
@@ -155,7 +164,7 @@ async fn write_batches(
                     break;
                 }
                 if batch.len() < batch_size {
-                    gather(&mut receiver, &mut batch, batch_size).await;
+                    gather(&mut receiver, &mut batch, batch_size, gather_for).await;
                 }
                 write(&*store, &mut batch, &counters).await;
             }
@@ -170,21 +179,25 @@ async fn write_batches(
     }
 }
 
-/// How long the writer lets a batch gather after its first record. Each transaction
-/// costs SQLite a commit (the WAL's last pages written again) and the writer a wake-up
-/// and thread hand-overs per statement, whatever its size: under load, batches of a few
-/// dozen records cost several times more per record than batches of hundreds. A record
-/// waits at most this long longer to be stored; serving never waits for it.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long the writer lets a batch gather after its first record, by default
+/// (`BASCULE_LOG_GATHER_MS`). Each transaction costs SQLite a commit (the WAL's last pages
+/// written again) and the writer a wake-up and thread hand-overs per statement, whatever
+/// its size: under load, batches of a few dozen records cost several times more per
+/// record than batches of hundreds. A record waits at most this long longer to be stored;
+/// serving never waits for it.
+pub const DEFAULT_GATHER: Duration = Duration::from_millis(20);
 
-/// Adds what arrives within `GATHER` to a batch that is not full yet. The writer sleeps
-/// rather than waits on the queue, so senders wake nobody meanwhile.
+/// Adds what arrives within `gather_for` to a batch that is not full yet. The writer
+/// sleeps rather than waits on the queue, so senders wake nobody meanwhile.
 async fn gather(
     receiver: &mut mpsc::Receiver<PredictionRecord>,
     batch: &mut Vec<PredictionRecord>,
     batch_size: usize,
+    gather_for: Duration,
 ) {
-    tokio::time::sleep(GATHER).await;
+    if !gather_for.is_zero() {
+        tokio::time::sleep(gather_for).await;
+    }
     while batch.len() < batch_size {
         match receiver.try_recv() {
             Ok(record) => batch.push(record),

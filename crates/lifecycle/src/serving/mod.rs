@@ -40,6 +40,8 @@ pub struct ServingConfig {
     pub log_capacity: usize,
     /// Records stored per transaction.
     pub log_batch: usize,
+    /// How long a batch of the log gathers after its first record before it is stored.
+    pub log_gather: Duration,
     /// Whether requests are recorded at all (on by default; monitoring needs it).
     pub log_predictions: bool,
     /// Models whose concurrent requests are run as batches, by model name.
@@ -57,6 +59,7 @@ impl Default for ServingConfig {
         ServingConfig {
             log_capacity: 65_536,
             log_batch: 1_000,
+            log_gather: log::DEFAULT_GATHER,
             log_predictions: true,
             batching: std::collections::HashMap::new(),
             max_batch_rows: 10_000,
@@ -102,6 +105,7 @@ impl Serving {
                 registry.store().clone(),
                 config.log_capacity,
                 config.log_batch,
+                config.log_gather,
             )
         } else {
             tracing::warn!("the prediction log is off: requests are served but not recorded");

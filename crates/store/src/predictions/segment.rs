@@ -166,7 +166,12 @@ fn put_tensors(body: &mut Vec<u8>, tensors: &[Tensor]) {
     }
 }
 
-fn put_numbers<T: Copy, const N: usize>(body: &mut Vec<u8>, values: &[T], to: fn(T) -> [u8; N]) {
+/// Generic over the conversion (not a `fn` pointer) so that it inlines into one loop.
+fn put_numbers<T: Copy, const N: usize>(
+    body: &mut Vec<u8>,
+    values: &[T],
+    to: impl Fn(T) -> [u8; N],
+) {
     body.reserve(values.len() * N);
     for value in values {
         body.extend_from_slice(&to(*value));
