@@ -10,7 +10,8 @@
 # Server and load generator share this machine, on 127.0.0.1; every run is bounded.
 #
 # Usage: scripts/bench_serving.sh [SECONDS] [CONNECTIONS]
-# Needs wrk (Debian: apt-get install wrk) and curl.
+# Needs wrk (Debian: apt-get install wrk) and curl; with Debian's libmimalloc2.0 installed,
+# the minimal handler is also measured with mimalloc preloaded.
 set -euo pipefail
 seconds="${1:-10}"
 connections="${2:-16}"
@@ -65,6 +66,15 @@ sleep 0.3
 load "minimal axum OIP handler (ceiling)" "http://127.0.0.1:18601/v2/models/bc/infer" "$tmp/oip.json"
 ceiling="$(cat "$tmp/last_rps")"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+# Bascule links mimalloc; the same allocator under the minimal handler (Debian's
+# libmimalloc2.0, preloaded) shows what it alone is worth there.
+mimalloc=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2
+if [ -e "$mimalloc" ]; then
+  LD_PRELOAD="$mimalloc" "$baseline" serve 127.0.0.1:18605 >/dev/null & pids+=($!)
+  sleep 0.3
+  load "minimal handler, mimalloc preloaded" "http://127.0.0.1:18605/v2/models/bc/infer" "$tmp/oip.json"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+fi
 
 printf '[monitoring]\nwindow = 1000\nwindow_interval_seconds = 60\n' >"$tmp/sampled.toml"
 
