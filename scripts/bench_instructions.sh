@@ -14,6 +14,11 @@
 # the log's last write. The server inherits the environment:
 #   BASCULE_PREDICTION_LOG=off scripts/bench_instructions.sh
 #   BASCULE_MONITOR_INTERVAL_MS=0 scripts/bench_instructions.sh
+#   BASCULE_LOG_GATHER_MS=1000 scripts/bench_instructions.sh
+# counts the log at batch sizes near real load's (the server answers ~500 requests/s under
+# callgrind, so the default 20 ms gather makes batches of ~10 records); at such a gather
+# the count includes each pool connection preparing each multi-row statement size once,
+# which a long run amortises (docs/benchmarks.md, tenth session).
 # With the watcher on, the count also waits until the monitoring report thread is idle;
 # POLICY=file.toml sets the model's policy (its [monitoring] windows).
 #
