@@ -110,6 +110,42 @@ async fn a_batch_of_several_streams_is_numbered_in_one_increasing_sequence() {
     .await;
 }
 
+/// Request ids are the callers' own text: quotes, backslashes, control characters and
+/// non-ASCII ones, up to the 256 characters serving accepts, each found again under its
+/// own record, in a segment large enough to span several statements.
+#[tokio::test(flavor = "multi_thread")]
+async fn any_request_id_finds_its_record() {
+    each_backend(|store| async move {
+        let odd = [
+            "quote\"d".to_owned(),
+            "back\\slash".to_owned(),
+            "tab\tand\nnewline".to_owned(),
+            "ünïcødé ✓ 予測".to_owned(),
+            "x".repeat(256),
+            "[\"not\", \"an array\"]".to_owned(),
+        ];
+        let mut batch: Vec<PredictionRecord> = (0..700)
+            .map(|i| timed(&format!("plain-{i}"), 1, Role::Live, i))
+            .collect();
+        for (i, id) in odd.iter().enumerate() {
+            batch.insert(100 * i + 50, timed(id, 1, Role::Live, 1000 + i as i64));
+        }
+        store.insert_predictions(&batch).await.unwrap();
+        for record in [&batch[0], &batch[350], &batch[705]].into_iter().chain(
+            batch
+                .iter()
+                .filter(|record| odd.contains(&record.request_id)),
+        ) {
+            let found = store
+                .list_predictions("bc", Some(&record.request_id), 10)
+                .await
+                .unwrap();
+            assert_eq!(found, std::slice::from_ref(record), "{:?}", record.request_id);
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_start_and_end_inside_segments() {
     each_backend(|store| async move {
