@@ -140,7 +140,12 @@ async fn any_request_id_finds_its_record() {
                 .list_predictions("bc", Some(&record.request_id), 10)
                 .await
                 .unwrap();
-            assert_eq!(found, std::slice::from_ref(record), "{:?}", record.request_id);
+            assert_eq!(
+                found,
+                std::slice::from_ref(record),
+                "{:?}",
+                record.request_id
+            );
         }
     })
     .await;
