@@ -164,8 +164,8 @@ pub trait MetadataStore: Send + Sync + std::fmt::Debug {
     /// Where monitoring resumes after skipping ahead to `time` (a policy's
     /// `window_interval_seconds`): the id of the first prediction of a version and role,
     /// after `after`, in the first write batch of the log stamped at or after `time`. A
-    /// batch gathers about 20 ms of traffic, so the answer can lie that much past `time`,
-    /// never before it. `None` while no such batch is stored.
+    /// batch gathers `BASCULE_LOG_GATHER_MS` of traffic (20 ms by default), so the answer
+    /// can lie that much past `time`, never before it. `None` while no such batch is stored.
     async fn first_prediction_since(
         &self,
         name: &str,

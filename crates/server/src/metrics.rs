@@ -65,9 +65,7 @@ impl HttpMetrics {
     fn of(&self, protocol: Protocol) -> &ProtocolMetrics {
         &self.protocols[protocol as usize]
     }
-}
 
-impl HttpMetrics {
     /// Starts counting one inference request of `protocol`: in flight until the returned
     /// guard is dropped (also when the client goes away mid-request), then by status class
     /// with its latency when [`Tracked::finish`] sees the response. Inference handlers call

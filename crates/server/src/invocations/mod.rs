@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 use crate::metrics::Protocol;
-use crate::oip::{REQUEST_ID, ROUTE_KEY, assign_request_id, request_id_from_headers};
+use crate::oip::{ROUTE_KEY, assign_request_id, request_id_from_headers, stamp_request_id};
 use error::MlflowError;
 use input::Input;
 use tensors::Predictions;
@@ -86,9 +86,7 @@ async fn invocation(state: &AppState, name: Option<String>, request: Request) ->
     let mut response = invoke(state, name, &request_id, format, route_key.as_deref(), body)
         .await
         .unwrap_or_else(IntoResponse::into_response);
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    stamp_request_id(&mut response, &request_id);
     tracked.finish(&response);
     response
 }

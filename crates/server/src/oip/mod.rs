@@ -17,7 +17,8 @@ use axum::routing::{get, post};
 use bascule_lifecycle::serving::{ServingError, Target};
 
 pub(crate) use request_id::{
-    REQUEST_ID, ROUTE_KEY, assign as assign_request_id, from_headers as request_id_from_headers,
+    ROUTE_KEY, assign as assign_request_id, from_headers as request_id_from_headers,
+    stamp as stamp_request_id,
 };
 use wire::{InferenceRequest, InferenceResponse, ModelMetadataResponse, ServerMetadataResponse};
 
@@ -201,9 +202,7 @@ async fn inference(
         }
         Err(error) => {
             let mut response = error.into_response();
-            if let Ok(value) = HeaderValue::from_str(&header_id) {
-                response.headers_mut().insert(REQUEST_ID, value);
-            }
+            request_id::stamp(&mut response, &header_id);
             response
         }
     };
@@ -241,9 +240,7 @@ async fn run_inference(
         Ok(request) => answer(state, name, version, &request_id, route_key, request).await,
         Err(error) => error.into_response(),
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    request_id::stamp(&mut response, &request_id);
     response
 }
 

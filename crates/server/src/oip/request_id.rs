@@ -44,15 +44,21 @@ pub(crate) fn from_headers(headers: &HeaderMap) -> String {
         .map_or_else(generate, str::to_owned)
 }
 
+/// Sets the response's `X-Request-Id` to `id` (an id that is not a header value is left
+/// out; callers' ids come from a header, so only an OIP body's `id` can be one).
+pub(crate) fn stamp(response: &mut Response, id: &str) {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+}
+
 /// Gives the response of a route that runs no model an `X-Request-Id` header: the caller's
 /// or a new id. (Inference handlers assign ids themselves, and an OIP body's `id` wins.)
 pub async fn assign(request: Request, next: Next) -> Response {
     let id = from_headers(request.headers());
     let mut response = next.run(request).await;
-    if !response.headers().contains_key(&REQUEST_ID)
-        && let Ok(value) = HeaderValue::from_str(&id)
-    {
-        response.headers_mut().insert(REQUEST_ID, value);
+    if !response.headers().contains_key(&REQUEST_ID) {
+        stamp(&mut response, &id);
     }
     response
 }
