@@ -418,6 +418,23 @@ pub fn cli_actor() -> String {
 mod tests {
     use super::*;
 
+    /// Without its environment variable a numeric setting takes the configuration file's
+    /// value, else the default (the variable's own path is tested on the real binary:
+    /// `deployments::bad_serving_settings_stop_the_server_with_the_reason`).
+    #[test]
+    fn numeric_settings_fall_back_to_the_file_then_the_default() {
+        let unset = "BASCULE_TEST_SETTING_NEVER_SET";
+        assert!(env(unset).is_none());
+        assert_eq!(number(unset, "milliseconds", Some(50_u64), 20).unwrap(), 50);
+        assert_eq!(number(unset, "milliseconds", None, 20_u64).unwrap(), 20);
+        let file: FileConfig =
+            toml::from_str("log_gather_ms = 50\ninline_budget_us = 80\n").unwrap();
+        assert_eq!(
+            (file.log_gather_ms, file.inline_budget_us),
+            (Some(50), Some(80))
+        );
+    }
+
     #[test]
     fn batching_settings_parse_and_bad_ones_say_why() {
         let parsed = parse_batching("mlp=32:500, rf=8:100").unwrap();
