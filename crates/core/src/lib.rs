@@ -13,6 +13,7 @@ mod logged_model;
 mod model;
 mod monitoring;
 mod ports;
+mod request_id;
 mod run_search;
 mod stage;
 mod tensor;
@@ -40,6 +41,9 @@ pub use monitoring::{
 };
 pub use ports::{
     ArtifactStore, BlobRef, ByteStream, EngineError, InferenceEngine, LoadedModel, MetadataStore,
+};
+pub use request_id::{
+    PREFIX_LEN as GENERATED_PREFIX_LEN, generated_request_id, parse_generated_request_id,
 };
 pub use run_search::{Comparator, RunSearch, SearchClause, SearchEntity, SearchOrder, SearchValue};
 pub use stage::{IllegalTransition, Stage};

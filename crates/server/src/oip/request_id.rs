@@ -1,9 +1,8 @@
 //! Request ids: every inference response carries one (`X-Request-Id`), so that labels
 //! arriving later can be joined to the logged prediction. A caller's id is kept; else one
 //! is made from a random per-process prefix and a counter (unique without a syscall per
-//! request), the counter as 16 hex digits so that a process's ids sort in the order it
-//! gave them: the prediction log's request index then grows at one edge, a few pages
-//! written per batch rather than a page per record (docs/benchmarks.md).
+//! request; the form is `bascule_core::generated_request_id`'s). The prediction log indexes
+//! ids of that form by runs of consecutive counters, a row per run rather than per record.
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,27 +11,19 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use bascule_core::{GENERATED_PREFIX_LEN, generated_request_id};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const ROUTE_KEY: HeaderName = HeaderName::from_static("x-bascule-route-key");
 
 static PREFIX: LazyLock<String> = LazyLock::new(|| {
     let random = uuid::Uuid::new_v4().simple().to_string();
-    random[..12].to_owned()
+    random[..GENERATED_PREFIX_LEN].to_owned()
 });
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn generate() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // By hand: `format!` took more instructions than the rest of the id's handling.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = String::with_capacity(PREFIX.len() + 17);
-    id.push_str(PREFIX.as_str());
-    id.push('-');
-    for shift in (0..16).rev() {
-        id.push(char::from(HEX[((n >> (shift * 4)) & 0xf) as usize]));
-    }
-    id
+    generated_request_id(&PREFIX, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The caller's `X-Request-Id` when it is a sane header value, else a new id.
@@ -74,6 +65,9 @@ mod tests {
         assert_eq!(first.len(), 12 + 1 + 16);
         let n = u64::from_str_radix(&first[13..], 16).expect("a hex counter");
         assert_eq!(first, format!("{}-{n:016x}", PREFIX.as_str()));
+        // Of the form the prediction log indexes by runs.
+        let parsed = bascule_core::parse_generated_request_id(&second);
+        assert_eq!(parsed, Some((PREFIX.as_str(), n as i64 + 1)));
         let mut headers = HeaderMap::new();
         headers.insert(REQUEST_ID, HeaderValue::from_static("abc"));
         assert_eq!(from_headers(&headers), "abc");
