@@ -396,9 +396,8 @@ pub(crate) async fn recent_predictions(
             version_condition = "AND r.version = $4";
         }
         let sql = format!(
-            "SELECT r.prediction_id FROM labels l JOIN prediction_requests r \
-                 ON r.name = l.name AND r.request_id = l.request_id \
-             WHERE l.name = $1 AND r.prediction_id > $2 AND r.role IN ('live', 'canary') \
+            "SELECT r.prediction_id FROM labelled_predictions r \
+             WHERE r.name = $1 AND r.prediction_id > $2 AND r.role IN ('live', 'canary') \
                {version_condition} \
              ORDER BY r.prediction_id DESC LIMIT $3"
         );

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bascule_core::{
     Alert, AlertState, Error, Label, LabelReceipt, LabelSummary, LoggedPrediction, Millis,
-    NewWindow, PendingPredictions, Role, RuleOutcome, StoredWindow,
+    NewWindow, PendingPredictions, Role, RuleOutcome, StoredWindow, parse_generated_request_id,
 };
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
@@ -41,23 +41,27 @@ pub(crate) async fn insert_labels(
     let now = now_millis();
     let mut tx = store.begin_write().await?;
     let existing = ids_present(&mut tx, "labels", name, &ids).await?;
-    let logged = ids_present(&mut tx, "prediction_requests", name, &ids).await?;
     let rows: Vec<(&str, f64)> = latest.into_iter().collect();
     insert_rows(
         &mut tx,
-        "INSERT INTO labels (name, request_id, label, received_time)",
+        "INSERT INTO labels (name, request_id, label, received_time, id_prefix, id_counter)",
         "ON CONFLICT (name, request_id) DO UPDATE SET label = excluded.label, \
          received_time = excluded.received_time",
-        4,
+        6,
         &rows,
         |arguments, (request_id, label)| {
+            let generated = parse_generated_request_id(request_id);
             arguments.add(name)?;
             arguments.add(*request_id)?;
             arguments.add(*label)?;
-            arguments.add(now)
+            arguments.add(now)?;
+            arguments.add(generated.map(|(prefix, _)| prefix))?;
+            arguments.add(generated.map(|(_, counter)| counter))
         },
     )
     .await?;
+    // Through the labels just stored, which is how every reader joins them.
+    let logged = ids_present(&mut tx, "labelled_predictions", name, &ids).await?;
     tx.commit().await?;
     let unknown: Vec<&str> = ids
         .iter()
@@ -105,10 +109,9 @@ async fn ids_present(
 pub(crate) async fn label_summary(store: &SqlMetadataStore, name: &str) -> Result<LabelSummary> {
     let row = sqlx::query(
         "SELECT COUNT(*), \
-                COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM prediction_requests p \
-                    WHERE p.name = l.name AND p.request_id = l.request_id)), \
+                (SELECT COUNT(DISTINCT request_id) FROM labelled_predictions WHERE name = $1), \
                 MAX(received_time) \
-         FROM labels l WHERE l.name = $1",
+         FROM labels WHERE name = $1",
     )
     .bind(name)
     .fetch_one(&store.pool)
@@ -360,10 +363,9 @@ pub(crate) async fn windows_with_new_labels(
 ) -> Result<Vec<StoredWindow>> {
     let sql = format!(
         "SELECT {WINDOW_COLUMNS} FROM monitor_windows w WHERE w.name = $1 AND EXISTS ( \
-             SELECT 1 FROM labels l JOIN prediction_requests p \
-                 ON p.name = l.name AND p.request_id = l.request_id \
-             WHERE l.name = w.name AND l.received_time >= $2 \
-               AND l.received_time >= w.computed_time \
+             SELECT 1 FROM labelled_predictions p \
+             WHERE p.name = w.name AND p.received_time >= $2 \
+               AND p.received_time >= w.computed_time \
                AND p.version = w.version AND p.role = w.role \
                AND p.prediction_id BETWEEN w.first_prediction AND w.last_prediction) \
          ORDER BY w.id"

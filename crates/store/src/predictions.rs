@@ -2,16 +2,18 @@
 //! batches by the serving layer's writer task.
 //!
 //! A batch is stored as segments: one row per (model, version, role) it holds, its records
-//! in one binary body (`segment`), plus a narrow row per record under its request id for
-//! labels to find (`prediction_requests`). Readers select the segments overlapping the ids
-//! they want and decode them here.
+//! in one binary body (`segment`), plus the segment's request index for labels to find:
+//! request ids of the form Bascule generates as runs of consecutive counters
+//! (`prediction_request_runs`, a row per run), any other id as a row of its own
+//! (`prediction_requests`); migration 0009 explains the layout. Readers select the segments
+//! overlapping the ids they want and decode them here.
 
 mod encoding;
 mod segment;
 
 use std::collections::HashMap;
 
-use bascule_core::{LoggedPrediction, PredictionRecord, Role};
+use bascule_core::{LoggedPrediction, PredictionRecord, Role, parse_generated_request_id};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AnyConnection, Arguments, Row};
 
@@ -22,6 +24,10 @@ use crate::error::{Result, StoreError, parse_stored};
 /// The most records one segment holds: a reader wanting one record decodes at most this
 /// many.
 const SEGMENT_RECORDS: usize = 1024;
+
+/// The most a run's last counter exceeds its first: a run lies in one segment. Migration
+/// 0009's `labelled_predictions` has it as a literal.
+const MAX_RUN_SPAN: i64 = SEGMENT_RECORDS as i64 - 1;
 
 /// Segments a reader fetches by its first query while it walks a range; each further query
 /// fetches twice as many, up to [`MAX_SEGMENTS_PER_QUERY`]. A window of a thousand records
@@ -36,14 +42,19 @@ const SEGMENT_COLUMNS: &str = "first_id, last_id, version, role, first_time, bod
 pub(crate) type Numbered = (i64, PredictionRecord);
 
 /// Appends the records in one transaction: a segment per (model, version, role) and
-/// [`SEGMENT_RECORDS`], and a request row per record. Ids are taken in the transaction, so
-/// they follow commit order; within a segment they follow the records' order.
+/// [`SEGMENT_RECORDS`], and the segment's request index. Ids are taken in the transaction,
+/// so they follow commit order; within a segment, records with generated request ids come
+/// first in the order of their counters (the order their requests arrived in), then the
+/// others in the order they came.
 #[tracing::instrument(level = "debug", skip_all, fields(n_records = records.len()))]
 pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord]) -> Result<u64> {
     if records.is_empty() {
         return Ok(0);
     }
-    let segments = segments_of(records);
+    let mut segments = segments_of(records);
+    for segment in &mut segments {
+        order_by_counter(segment);
+    }
     // Encoded before the writer's turn is taken: other writers need not wait for it.
     let bodies: Vec<Vec<u8>> = segments
         .iter()
@@ -60,7 +71,7 @@ pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord
 }
 
 /// Stores one segment: `records` (all of one model, version and role) with ids from
-/// `first_id` on, their encoded `body`, and their request rows.
+/// `first_id` on, their encoded `body`, and their request index.
 async fn insert_segment(
     connection: &mut AnyConnection,
     first_id: i64,
@@ -70,6 +81,8 @@ async fn insert_segment(
     let Some(first) = records.first() else {
         return Ok(());
     };
+    // The segment's time is its earliest record's, whatever their order.
+    let first_time = records.iter().map(|record| record.time).min();
     sqlx::query(
         "INSERT INTO prediction_segments (first_id, last_id, name, version, role, first_time, \
          body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -79,11 +92,11 @@ async fn insert_segment(
     .bind(first.name.as_str())
     .bind(first.version)
     .bind(first.role.as_str())
-    .bind(first.time)
+    .bind(first_time.unwrap_or(first.time))
     .bind(body)
     .execute(&mut *connection)
     .await?;
-    insert_requests(connection, first_id, records).await
+    insert_index(connection, first_id, records).await
 }
 
 /// The records grouped by (model, version, role) in order of first appearance, each group
@@ -115,6 +128,19 @@ fn segments_of(records: &[PredictionRecord]) -> Vec<Vec<&PredictionRecord>> {
         .collect()
 }
 
+/// Puts the records with generated request ids first, by prefix and counter, the others
+/// after them in their order (the sort is stable). Requests finish out of the order they
+/// arrived in, so by the order they came a segment's counters would break into many runs.
+fn order_by_counter(records: &mut [&PredictionRecord]) {
+    records.sort_by_cached_key(|record| {
+        let record: &PredictionRecord = record;
+        match parse_generated_request_id(&record.request_id) {
+            Some((prefix, counter)) => (false, prefix, counter),
+            None => (true, "", 0),
+        }
+    });
+}
+
 /// Reserves `n` ids; returns the first. The counter's row stays locked until the
 /// transaction ends (on SQLite the writer's turn already serialises writers).
 async fn take_ids(connection: &mut AnyConnection, n: usize) -> Result<i64> {
@@ -127,13 +153,45 @@ async fn take_ids(connection: &mut AnyConnection, n: usize) -> Result<i64> {
     Ok(last - n as i64 + 1)
 }
 
-/// The request rows of one segment's records (the first id and the records) in one
-/// statement: the request ids go as one JSON array that the database expands, the record's
-/// index giving its id. One bound value per segment rather than two per record, and one
-/// statement text whatever the size (so it is always in the connection's statement cache):
-/// at batches of hundreds this was ~2k instructions a record less than multi-row `VALUES`
-/// on SQLite (docs/benchmarks.md, tenth session).
-async fn insert_requests(
+/// A segment's request index, as the JSON arrays its two statements expand: the runs of
+/// generated ids (`[prefix, low, high, offset]`, the record at `offset` having counter
+/// `low`) and the other ids (`[offset, id]`).
+#[derive(Debug, Default, PartialEq)]
+struct RequestIndex<'a> {
+    runs: Vec<(&'a str, i64, i64, usize)>,
+    others: Vec<(usize, &'a str)>,
+}
+
+impl<'a> RequestIndex<'a> {
+    fn of(records: &[&'a PredictionRecord]) -> Self {
+        let mut index = Self::default();
+        for (offset, &record) in records.iter().enumerate() {
+            let Some((prefix, counter)) = parse_generated_request_id(&record.request_id) else {
+                index.others.push((offset, &record.request_id));
+                continue;
+            };
+            match index.runs.last_mut() {
+                // A run is consecutive counters at consecutive offsets.
+                Some((run_prefix, low, high, start))
+                    if *run_prefix == prefix
+                        && high.checked_add(1) == Some(counter)
+                        && *start + (counter - *low) as usize == offset =>
+                {
+                    *high = counter;
+                }
+                _ => index.runs.push((prefix, counter, counter, offset)),
+            }
+        }
+        index
+    }
+}
+
+/// The request index of one segment's records (the first id and the records), in at most
+/// two statements whatever the segment's size: each takes its rows as one JSON array the
+/// database expands, so its text is always the same and stays in the connection's
+/// statement cache (at batches of hundreds, ~2k instructions a record less than multi-row
+/// `VALUES` on SQLite: docs/benchmarks.md, tenth session).
+async fn insert_index(
     connection: &mut AnyConnection,
     first_id: i64,
     records: &[&PredictionRecord],
@@ -141,28 +199,50 @@ async fn insert_requests(
     let Some(first) = records.first() else {
         return Ok(());
     };
-    let ids: Vec<&str> = records
-        .iter()
-        .map(|record| record.request_id.as_str())
-        .collect();
-    let ids = serde_json::to_string(&ids).map_err(|error| sqlx::Error::Encode(error.into()))?;
-    let sql = if is_sqlite(connection) {
-        "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
-         SELECT value, $1 + key, $2, $3, $4 FROM json_each($5)"
-    } else {
-        "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
-         SELECT value, $1 + ordinality - 1, $2, $3, $4 \
-         FROM json_array_elements_text($5::json) WITH ORDINALITY"
-    };
-    sqlx::query(sql)
-        .bind(first_id)
-        .bind(first.name.as_str())
-        .bind(first.version)
-        .bind(first.role.as_str())
-        .bind(ids)
-        .execute(&mut *connection)
-        .await?;
+    let index = RequestIndex::of(records);
+    let sqlite = is_sqlite(connection);
+    if !index.runs.is_empty() {
+        let sql = if sqlite {
+            "INSERT INTO prediction_request_runs (name, prefix, low, high, first_id, version, \
+             role) SELECT $2, value ->> 0, value ->> 1, value ->> 2, $1 + (value ->> 3), $3, \
+             $4 FROM json_each($5)"
+        } else {
+            "INSERT INTO prediction_request_runs (name, prefix, low, high, first_id, version, \
+             role) SELECT $2, e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, \
+             $1 + (e ->> 3)::bigint, $3, $4 FROM json_array_elements($5::json) AS e"
+        };
+        sqlx::query(sql)
+            .bind(first_id)
+            .bind(first.name.as_str())
+            .bind(first.version)
+            .bind(first.role.as_str())
+            .bind(to_json(&index.runs)?)
+            .execute(&mut *connection)
+            .await?;
+    }
+    if !index.others.is_empty() {
+        let sql = if sqlite {
+            "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
+             SELECT value ->> 1, $1 + (value ->> 0), $2, $3, $4 FROM json_each($5)"
+        } else {
+            "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
+             SELECT e ->> 1, $1 + (e ->> 0)::bigint, $2, $3, $4 \
+             FROM json_array_elements($5::json) AS e"
+        };
+        sqlx::query(sql)
+            .bind(first_id)
+            .bind(first.name.as_str())
+            .bind(first.version)
+            .bind(first.role.as_str())
+            .bind(to_json(&index.others)?)
+            .execute(&mut *connection)
+            .await?;
+    }
     Ok(())
+}
+
+fn to_json(value: &impl serde::Serialize) -> std::result::Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|error| sqlx::Error::Encode(error.into()))
 }
 
 /// The newest records of a model, or of one request, newest first.
@@ -175,7 +255,7 @@ pub(crate) async fn list(
     let limit = limit.max(0) as usize;
     let mut newest_first = match request_id {
         Some(request_id) => {
-            let ids: Vec<i64> = sqlx::query_scalar(
+            let mut ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT prediction_id FROM prediction_requests WHERE name = $1 \
                  AND request_id = $2 ORDER BY prediction_id DESC LIMIT $3",
             )
@@ -184,6 +264,22 @@ pub(crate) async fn list(
             .bind(limit as i64)
             .fetch_all(&store.pool)
             .await?;
+            if let Some((prefix, counter)) = parse_generated_request_id(request_id) {
+                let in_runs: Vec<i64> = sqlx::query_scalar(
+                    "SELECT first_id + ($3 - low) FROM prediction_request_runs \
+                     WHERE name = $1 AND prefix = $2 AND low BETWEEN $3 - $4 AND $3 \
+                     AND high >= $3",
+                )
+                .bind(name)
+                .bind(prefix)
+                .bind(counter)
+                .bind(MAX_RUN_SPAN)
+                .fetch_all(&store.pool)
+                .await?;
+                ids.extend(in_runs);
+            }
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            ids.truncate(limit);
             let mut found = holding(store, name, ids).await?;
             found.reverse();
             found
@@ -558,4 +654,73 @@ fn legacy_record(row: &AnyRow) -> Result<PredictionRecord> {
         error: row.try_get(9)?,
         agrees_with_live: agrees.map(|agrees| agrees == 1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use bascule_core::generated_request_id;
+
+    use super::*;
+
+    fn record(request_id: String) -> PredictionRecord {
+        PredictionRecord {
+            request_id,
+            name: "bc".to_owned(),
+            version: 1,
+            role: Role::Live,
+            time: 0,
+            latency_micros: 1,
+            inputs: vec![],
+            outputs: vec![],
+            error: None,
+            agrees_with_live: None,
+        }
+    }
+
+    #[test]
+    fn a_segment_of_requests_in_arrival_order_is_one_run_whatever_order_they_finished_in() {
+        let (p, q) = ("00000000000a", "00000000000b");
+        let mut records: Vec<PredictionRecord> = [3, 1, 2, 0, 5, 4]
+            .into_iter()
+            .map(|counter| record(generated_request_id(p, counter)))
+            .collect();
+        records.insert(2, record("caller".to_owned()));
+        let mut segment: Vec<&PredictionRecord> = records.iter().collect();
+        order_by_counter(&mut segment);
+        assert_eq!(
+            RequestIndex::of(&segment),
+            RequestIndex {
+                runs: vec![(p, 0, 5, 0)],
+                others: vec![(6, "caller")],
+            }
+        );
+
+        // Gaps, a repeated id and another prefix start new runs.
+        let records: Vec<PredictionRecord> = [(p, 0), (p, 1), (p, 3), (p, 3), (p, 4), (q, 5)]
+            .into_iter()
+            .map(|(prefix, counter)| record(generated_request_id(prefix, counter)))
+            .collect();
+        let segment: Vec<&PredictionRecord> = records.iter().collect();
+        assert_eq!(
+            RequestIndex::of(&segment).runs,
+            [(p, 0, 1, 0), (p, 3, 3, 2), (p, 3, 4, 3), (q, 5, 5, 5)]
+        );
+    }
+
+    #[test]
+    fn a_run_fits_the_span_readers_search() {
+        // Migration 0009's `labelled_predictions` searches runs starting 1023 below a
+        // counter: a full segment's run must not span more.
+        let records: Vec<PredictionRecord> = (0..SEGMENT_RECORDS as u64)
+            .map(|counter| record(generated_request_id("00000000000a", counter)))
+            .collect();
+        let segment: Vec<&PredictionRecord> = records.iter().collect();
+        let runs = RequestIndex::of(&segment).runs;
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].2 - runs[0].1, MAX_RUN_SPAN);
+        let migration = include_str!("../migrations/sqlite/0009_request_runs.sql");
+        assert!(migration.contains(&format!("l.id_counter - {MAX_RUN_SPAN} AND")));
+        let migration = include_str!("../migrations/postgres/0009_request_runs.sql");
+        assert!(migration.contains(&format!("l.id_counter - {MAX_RUN_SPAN} AND")));
+    }
 }

@@ -367,3 +367,159 @@ async fn alerts_open_once_stay_open_while_firing_and_resolve_when_cleared() {
     })
     .await;
 }
+
+/// A generated request id (the log indexes these by runs of counters, not a row each).
+fn generated(prefix: &str, counter: u64) -> String {
+    bascule_core::generated_request_id(prefix, counter)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_join_generated_ids_through_runs_whatever_order_the_records_came_in() {
+    each_backend(|store| async move {
+        store.create_model_version(new_version("bc")).await.unwrap();
+        store.create_model_version(new_version("bc")).await.unwrap();
+        let (p, q) = ("00000000000a", "fffffffffff0");
+        // A label that arrives before its prediction is logged is unknown until it is.
+        let early = store
+            .insert_labels("bc", &[label(&generated(p, 5), 0.0)])
+            .await
+            .unwrap();
+        assert_eq!(early.unknown, 1);
+
+        // Requests finish out of the order they arrived in: counters swapped in pairs,
+        // callers' ids and another process's between them, 7 never logged (a gap), 3
+        // twice (a caller reusing an id), and the shadow's copies in reverse.
+        let mut records = Vec::new();
+        for counter in [1, 0, 3, 2, 5, 4, 8, 6, 9, 3] {
+            records.push(record(&generated(p, counter), 1, Role::Live));
+            if counter == 2 {
+                records.push(record("caller-a", 1, Role::Live));
+                records.push(record(&generated(q, 2), 1, Role::Live));
+            }
+        }
+        records.push(record("caller-b", 1, Role::Live));
+        for counter in [9, 8, 6, 5, 4, 3, 2, 1, 0] {
+            records.push(record(&generated(p, counter), 2, Role::Shadow));
+        }
+        store.insert_predictions(&records).await.unwrap();
+        let summary = store.label_summary("bc").await.unwrap();
+        assert_eq!((summary.labels, summary.matched), (1, 1));
+
+        let receipt = store
+            .insert_labels(
+                "bc",
+                &[
+                    label(&generated(p, 0), 1.0),
+                    label(&generated(p, 3), 1.0),
+                    label(&generated(p, 9), 0.0),
+                    label(&generated(q, 2), 1.0),
+                    label("caller-a", 0.0),
+                    label(&generated(p, 7), 1.0),
+                    label(&generated(p, 999), 1.0),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!((receipt.stored, receipt.unknown), (7, 2));
+        let mut unknown = receipt.unknown_examples.clone();
+        unknown.sort();
+        assert_eq!(unknown, vec![generated(p, 7), generated(p, 999)]);
+        let summary = store.label_summary("bc").await.unwrap();
+        assert_eq!((summary.labels, summary.matched), (8, 6));
+
+        // Each logged record carries its own request's label.
+        let live = store
+            .predictions_after("bc", 1, Role::Live, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(live.len(), 13);
+        let expected = |id: &str| match id {
+            _ if id == generated(p, 0) || id == generated(p, 3) || id == generated(q, 2) => {
+                Some(1.0)
+            }
+            _ if id == generated(p, 5) || id == generated(p, 9) || id == "caller-a" => Some(0.0),
+            _ => None,
+        };
+        for prediction in &live {
+            assert_eq!(
+                prediction.label,
+                expected(&prediction.record.request_id),
+                "{}",
+                prediction.record.request_id
+            );
+        }
+        // The labelled export finds them through the index: both copies of 3, no shadow.
+        let labelled = store
+            .recent_predictions("bc", None, 0, true, 100)
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = labelled
+            .iter()
+            .map(|p| p.record.request_id.clone())
+            .collect();
+        ids.sort();
+        let mut want = vec![
+            generated(p, 0),
+            generated(p, 3),
+            generated(p, 3),
+            generated(p, 5),
+            generated(p, 9),
+            generated(q, 2),
+            "caller-a".to_owned(),
+        ];
+        want.sort();
+        assert_eq!(ids, want);
+        assert!(
+            labelled
+                .iter()
+                .all(|p| p.label == expected(&p.record.request_id))
+        );
+
+        // Every id finds all its records, and only them.
+        for id in [generated(p, 3), generated(p, 8), generated(q, 2)] {
+            let found = store.list_predictions("bc", Some(&id), 10).await.unwrap();
+            let roles: Vec<Role> = found.iter().map(|r| r.role).collect();
+            assert!(found.iter().all(|r| r.request_id == id), "{id}");
+            let want = match id.as_str() {
+                _ if id == generated(p, 3) => vec![Role::Shadow, Role::Live, Role::Live],
+                _ if id == generated(q, 2) => vec![Role::Live],
+                _ => vec![Role::Shadow, Role::Live],
+            };
+            assert_eq!(roles, want, "{id}: newest first");
+        }
+        assert!(
+            store
+                .list_predictions("bc", Some(&generated(p, 7)), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // A window over the shadow's records needs recomputing for the labels of its ids.
+        let shadow = store
+            .predictions_after("bc", 2, Role::Shadow, 0, 100)
+            .await
+            .unwrap();
+        let mut window = window(shadow[0].id, shadow[8].id);
+        window.version = 2;
+        window.role = Role::Shadow;
+        // Labels from the same millisecond as the report count as after it.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let stored = store.insert_window(window).await.unwrap().expect("stored");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(
+            store
+                .windows_with_new_labels("bc", 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store
+            .insert_labels("bc", &[label(&generated(p, 8), 1.0)])
+            .await
+            .unwrap();
+        let stale = store.windows_with_new_labels("bc", 0).await.unwrap();
+        assert_eq!(stale.iter().map(|w| w.id).collect::<Vec<_>>(), [stored.id]);
+    })
+    .await;
+}

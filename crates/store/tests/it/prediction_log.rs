@@ -3,7 +3,10 @@
 
 use std::borrow::Cow;
 
-use bascule_core::{MetadataStore, PredictionRecord, Role, Tensor, TensorData};
+use bascule_core::{
+    MetadataStore, PredictionRecord, Role, Tensor, TensorData, generated_request_id,
+    parse_generated_request_id,
+};
 use bascule_store::SqlMetadataStore;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, Connection, Executor, PgConnection, SqliteConnection};
@@ -302,9 +305,14 @@ async fn scalar(url: &str, query: &str) -> i64 {
     }
 }
 
-/// Applies the migrations of the schema before segments (0001–0007). Run in place: the
-/// migrator's future is not `Send`, and the test body runs in a spawned task.
+/// Applies the migrations of the schema before segments (0001–0007).
 fn migrate_to_rows(url: &str) {
+    migrate_through(url, 7);
+}
+
+/// Applies the migrations up to and including `version`. Run in place: the migrator's
+/// future is not `Send`, and the test body runs in a spawned task.
+fn migrate_through(url: &str, version: i64) {
     let backend = if url.starts_with("sqlite") {
         "sqlite"
     } else {
@@ -319,16 +327,79 @@ fn migrate_to_rows(url: &str) {
             let before: Vec<_> = migrator
                 .migrations
                 .iter()
-                .filter(|migration| migration.version <= 7)
+                .filter(|migration| migration.version <= version)
                 .cloned()
                 .collect();
-            assert_eq!(before.len(), 7);
+            assert_eq!(before.len() as i64, version);
             migrator.migrations = Cow::Owned(before);
             let mut connection = AnyConnection::connect(url).await.unwrap();
             migrator.run(&mut connection).await.unwrap();
             connection.close().await.unwrap();
         })
     });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_stored_before_request_runs_join_predictions_logged_after() {
+    each_empty_database(|url| async move {
+        sqlx::any::install_default_drivers();
+        migrate_through(&url, 8);
+        let prefix = "0123456789ab";
+        let ids = [
+            generated_request_id(prefix, 0),
+            generated_request_id(prefix, 0x2a),
+            generated_request_id(prefix, 0x0123_4567_89ab_cdef),
+            generated_request_id(prefix, i64::MAX as u64),
+            // Too big for the store's integers, not hex, or not lowercase: rows of their own.
+            generated_request_id(prefix, 0xfedc_ba98_7654_3210),
+            "0123456789ab-00000000000000zz".to_owned(),
+            "0123456789AB-000000000000002a".to_owned(),
+            "caller".to_owned(),
+        ];
+        let mut statements: Vec<String> = ids
+            .iter()
+            .map(|id| format!("INSERT INTO labels VALUES ('bc', '{id}', 1.0, 5)"))
+            .collect();
+        // One logged before, under the request rows of schema 0008 (its segment is gone).
+        statements.push(format!(
+            "INSERT INTO prediction_requests VALUES ('bc', '{}', 50, 1, 'live')",
+            ids[2]
+        ));
+        statements.push("UPDATE prediction_log_ids SET last_id = 100".to_owned());
+        execute(&url, &statements).await;
+
+        let store = open(&url);
+        // The SQL that parsed the stored labels' ids agrees with the writer's parser.
+        for id in &ids {
+            let parsed = parse_generated_request_id(id);
+            let query = |column: &str| {
+                format!(
+                    "SELECT COALESCE({column}, -1) FROM labels WHERE request_id = '{id}'"
+                )
+            };
+            let counter = scalar(&url, &query("id_counter")).await;
+            assert_eq!(counter, parsed.map_or(-1, |(_, counter)| counter), "{id}");
+            let prefixed = scalar(
+                &url,
+                &format!("SELECT COUNT(*) FROM labels WHERE request_id = '{id}' AND id_prefix = '{prefix}'"),
+            )
+            .await;
+            assert_eq!(prefixed, i64::from(parsed.is_some()), "{id}");
+        }
+        assert_eq!(store.label_summary("bc").await.unwrap().matched, 1);
+        // Predictions logged now find the labels that were waiting for them.
+        let records: Vec<_> = ids.iter().map(|id| record(id, 1, Role::Live)).collect();
+        store.insert_predictions(&records).await.unwrap();
+        assert_eq!(store.label_summary("bc").await.unwrap().matched, 8);
+        let labelled = store
+            .recent_predictions("bc", None, 0, true, 100)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = labelled.iter().map(|p| p.id).collect();
+        assert_eq!(ids, (101..=108).collect::<Vec<_>>());
+        store.close().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
