@@ -1,7 +1,7 @@
 //! The one place where an error becomes an HTTP status and an error body.
 
 use axum::Json;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bascule_core::{Coded, ErrorCode};
 use bascule_lifecycle::LifecycleError;
@@ -112,17 +112,30 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
+/// The app's answer to a path no route has: in OIP's error format (with a request id) on
+/// OIP's paths, in the native API's elsewhere.
+pub async fn no_route(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let error = ApiError::new(
         ErrorCode::NotFound,
         format!("no such endpoint: {method} {}", uri.path()),
-    )
+    );
+    in_the_paths_format(error, uri.path(), &headers)
 }
 
-pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError {
+/// The app's answer to a method a route does not take, formatted as [`no_route`]'s.
+pub async fn method_not_allowed(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let error = ApiError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: ErrorCode::InvalidArgument,
         message: format!("{method} is not allowed on {}", uri.path()),
+    };
+    in_the_paths_format(error, uri.path(), &headers)
+}
+
+fn in_the_paths_format(error: ApiError, path: &str, headers: &HeaderMap) -> Response {
+    if path == "/v2" || path.starts_with("/v2/") {
+        crate::oip::error_response(error, headers)
+    } else {
+        error.into_response()
     }
 }

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bascule_lifecycle::serving::{ServingError, Target};
@@ -67,6 +67,14 @@ impl From<ServingError> for OipError {
     fn from(error: ServingError) -> Self {
         OipError(ApiError::from_coded(&error))
     }
+}
+
+/// `error` as OIP answers it, with the caller's request id or a new one (for the app's
+/// fallbacks, which no OIP handler runs under).
+pub(crate) fn error_response(error: ApiError, headers: &HeaderMap) -> Response {
+    let mut response = OipError(error).into_response();
+    request_id::stamp(&mut response, &request_id::from_headers(headers));
+    response
 }
 
 impl IntoResponse for OipError {

@@ -208,6 +208,32 @@ async fn bad_requests_get_protocol_errors() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     let (status, _, _) = call(&app, post("/v2/models/bc/versions/7/infer", &good, None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Paths and methods no route takes: still OIP's format, with a request id.
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    let (status, request_id, answer) = call(&app, get("/v2/models/bc/infer")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{answer}");
+    assert_eq!(answer["error"], "GET is not allowed on /v2/models/bc/infer");
+    assert!(request_id.is_some());
+    let mut delete = get("/v2/models/bc");
+    *delete.method_mut() = axum::http::Method::DELETE;
+    delete
+        .headers_mut()
+        .insert("x-request-id", "mine".parse().unwrap());
+    let (status, request_id, answer) = call(&app, delete).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{answer}");
+    assert_eq!(request_id.as_deref(), Some("mine"));
+    let (status, request_id, answer) = call(&app, post("/v2/models/bc/explain", &good, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "no such endpoint: POST /v2/models/bc/explain"
+    );
+    assert!(request_id.is_some());
+    // Outside OIP's paths, the native API's format.
+    let (status, _, answer) = call(&app, get("/api/v1/nothing-here")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(answer["error"]["code"], "NOT_FOUND", "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
