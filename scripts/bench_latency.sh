@@ -20,13 +20,9 @@ cargo build --release -q -p bascule-server --example oip_baseline --example open
 bin="$target/release/bascule"
 baseline="$target/release/examples/oip_baseline"
 load="$target/release/examples/open_loop"
-tmp="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
 # shellcheck source=scripts/bench_lib.sh
 . "$here/scripts/bench_lib.sh"
+start_bench
 
 write_oip_body "$tmp/oip.json"
 printf '[monitoring]\nwindow = 1000\nwindow_interval_seconds = 60\n' >"$tmp/spaced.toml"

@@ -1,6 +1,25 @@
 # Shared by the serving benchmarks (sourced, not run): the request body and the deployed
 # fixture they all measure. Needs `here` (the repository) set by the caller.
 
+# Sets `tmp`, a temporary directory, and `pids`, a list of processes: on exit the processes
+# are stopped and the directory removed.
+start_bench() {
+  tmp="$(mktemp -d)"
+  pids=()
+  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
+}
+
+# Writes to FILE wrk's script that POSTs, as JSON, the file named by the variable BODY.
+write_wrk_post() {
+  cat >"$1" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local file = io.open(os.getenv("BODY"), "r")
+wrk.body = file:read("*a")
+file:close()
+LUA
+}
+
 # Waits until URL answers 2xx (10 s at most).
 wait_for() {
   for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done

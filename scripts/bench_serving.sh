@@ -23,13 +23,9 @@ cargo build --release -q -p bascule
 cargo build --release -q -p bascule-server --example oip_baseline
 bin="$target/release/bascule"
 baseline="$target/release/examples/oip_baseline"
-tmp="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
 # shellcheck source=scripts/bench_lib.sh
 . "$here/scripts/bench_lib.sh"
+start_bench
 
 write_oip_body "$tmp/oip.json"
 row="$(sed -n 2p "$here/fixtures/logistic/holdout.csv" | cut -d, -f1-30)"
@@ -37,13 +33,7 @@ header="$(head -1 "$here/fixtures/logistic/holdout.csv" | cut -d, -f1-30 | sed '
 cat >"$tmp/mlflow.json" <<EOF
 {"dataframe_split":{"columns":[$header],"data":[[$row]]}}
 EOF
-cat >"$tmp/post.lua" <<'EOF'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local file = io.open(os.getenv("BODY"), "r")
-wrk.body = file:read("*a")
-file:close()
-EOF
+write_wrk_post "$tmp/post.lua"
 
 load() { # $1 = label, $2 = url, $3 = body file
   local out

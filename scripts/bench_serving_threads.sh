@@ -26,13 +26,7 @@ trap cleanup EXIT
 . "$here/scripts/bench_lib.sh"
 
 write_oip_body "$tmp/oip.json"
-cat >"$tmp/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local file = io.open(os.getenv("BODY"), "r")
-wrk.body = file:read("*a")
-file:close()
-LUA
+write_wrk_post "$tmp/post.lua"
 
 port=18610
 RUST_LOG=warn "$bin" server --listen "127.0.0.1:$port" --data-dir "$tmp/data" >/dev/null 2>&1 &
