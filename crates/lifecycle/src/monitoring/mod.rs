@@ -530,8 +530,10 @@ fn build_report(
         task,
         first_prediction: first.map_or(0, |p| p.id),
         last_prediction: last.map_or(0, |p| p.id),
-        start_time: first.map_or(0, |p| p.record.time),
-        end_time: last.map_or(0, |p| p.record.time),
+        // The log orders a batch's records by arrival, and their times are when each
+        // finished: the window's span is its earliest and latest, not its ends'.
+        start_time: window.iter().map(|p| p.record.time).min().unwrap_or(0),
+        end_time: window.iter().map(|p| p.record.time).max().unwrap_or(0),
         health: window::health(window),
         drift,
         drift_note,
