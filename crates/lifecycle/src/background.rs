@@ -6,6 +6,7 @@
 //! serving's throughput.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use bascule_core::Error;
@@ -15,6 +16,17 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The nice value of the background thread: the lowest priority Linux has.
 const NICENESS: i32 = 19;
+
+/// Whether the background thread lowers its priority (the default).
+static LOW_PRIORITY: AtomicBool = AtomicBool::new(true);
+
+/// Leaves the background thread at normal priority, for a process that waits on its
+/// reports rather than serving at full load: `bascule demo` replays traffic at a fixed rate
+/// and needs each window's report in time, also on a machine other work keeps busy (at
+/// `SCHED_IDLE` a neighbour's load stalled them for seconds). Call before the first job.
+pub fn keep_background_at_normal_priority() {
+    LOW_PRIORITY.store(false, Ordering::Relaxed);
+}
 
 /// Runs `work` (`what`, for the error) on the background thread and waits for its result;
 /// an internal error if `work` panicked or the thread could not start.
@@ -42,7 +54,9 @@ fn worker() -> &'static mpsc::Sender<Job> {
         let spawned = std::thread::Builder::new()
             .name("bascule-background".to_owned())
             .spawn(move || {
-                lower_priority();
+                if LOW_PRIORITY.load(Ordering::Relaxed) {
+                    lower_priority();
+                }
                 for job in jobs {
                     // A panicking job drops its answer (the caller gets an error); the
                     // thread goes on with the next.

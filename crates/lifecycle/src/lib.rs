@@ -19,6 +19,7 @@ mod plans;
 mod registry;
 pub mod serving;
 
+pub use background::keep_background_at_normal_priority;
 pub use engines::{ENGINE_TAG, Engines};
 pub use error::{EXPORT_HINT, LifecycleError};
 pub use mlflow::{MlflowVersionRequest, artifact_tree_path};

@@ -131,6 +131,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             asked.await;
         }
     };
+    // The replay waits on monitoring's reports: they run at normal priority here, not
+    // below everything else as a server under full load runs them.
+    bascule_lifecycle::keep_background_at_normal_priority();
     // The server and the story run side by side on this task; the story stops the
     // server (with --no-serve) or leaves it serving until Ctrl-C.
     let server = crate::server::run_with(config, shutdown, move |address| {
