@@ -201,43 +201,47 @@ async fn insert_index(
     };
     let index = RequestIndex::of(records);
     let sqlite = is_sqlite(connection);
-    if !index.runs.is_empty() {
-        let sql = if sqlite {
-            "INSERT INTO prediction_request_runs (name, prefix, low, high, first_id, version, \
-             role) SELECT $2, value ->> 0, value ->> 1, value ->> 2, $1 + (value ->> 3), $3, \
-             $4 FROM json_each($5)"
-        } else {
-            "INSERT INTO prediction_request_runs (name, prefix, low, high, first_id, version, \
-             role) SELECT $2, e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, \
-             $1 + (e ->> 3)::bigint, $3, $4 FROM json_array_elements($5::json) AS e"
-        };
-        sqlx::query(sql)
-            .bind(first_id)
-            .bind(first.name.as_str())
-            .bind(first.version)
-            .bind(first.role.as_str())
-            .bind(to_json(&index.runs)?)
-            .execute(&mut *connection)
-            .await?;
+    let runs = if sqlite {
+        "INSERT INTO prediction_request_runs (name, prefix, low, high, first_id, version, \
+         role) SELECT $2, value ->> 0, value ->> 1, value ->> 2, $1 + (value ->> 3), $3, \
+         $4 FROM json_each($5)"
+    } else {
+        "INSERT INTO prediction_request_runs (name, prefix, low, high, first_id, version, \
+         role) SELECT $2, e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, \
+         $1 + (e ->> 3)::bigint, $3, $4 FROM json_array_elements($5::json) AS e"
+    };
+    insert_expanded(connection, runs, first_id, first, &index.runs).await?;
+    let others = if sqlite {
+        "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
+         SELECT value ->> 1, $1 + (value ->> 0), $2, $3, $4 FROM json_each($5)"
+    } else {
+        "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
+         SELECT e ->> 1, $1 + (e ->> 0)::bigint, $2, $3, $4 \
+         FROM json_array_elements($5::json) AS e"
+    };
+    insert_expanded(connection, others, first_id, first, &index.others).await
+}
+
+/// Runs one of a segment's index inserts: `sql` takes the segment's first id, model,
+/// version and role as `$1`–`$4` and `rows` as the JSON array `$5`. No rows, no statement.
+async fn insert_expanded(
+    connection: &mut AnyConnection,
+    sql: &str,
+    first_id: i64,
+    first: &PredictionRecord,
+    rows: &[impl serde::Serialize],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    if !index.others.is_empty() {
-        let sql = if sqlite {
-            "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
-             SELECT value ->> 1, $1 + (value ->> 0), $2, $3, $4 FROM json_each($5)"
-        } else {
-            "INSERT INTO prediction_requests (request_id, prediction_id, name, version, role) \
-             SELECT e ->> 1, $1 + (e ->> 0)::bigint, $2, $3, $4 \
-             FROM json_array_elements($5::json) AS e"
-        };
-        sqlx::query(sql)
-            .bind(first_id)
-            .bind(first.name.as_str())
-            .bind(first.version)
-            .bind(first.role.as_str())
-            .bind(to_json(&index.others)?)
-            .execute(&mut *connection)
-            .await?;
-    }
+    sqlx::query(sql)
+        .bind(first_id)
+        .bind(first.name.as_str())
+        .bind(first.version)
+        .bind(first.role.as_str())
+        .bind(to_json(&rows)?)
+        .execute(&mut *connection)
+        .await?;
     Ok(())
 }
 
