@@ -87,6 +87,8 @@ pub(crate) fn encode<'a>(records: impl ExactSizeIterator<Item = &'a PredictionRe
     body.push(FORMAT);
     put_len(&mut body, records.len());
     let mut previous: Option<&PredictionRecord> = None;
+    // The previous record's id, parsed: each id is parsed once.
+    let mut previous_id = None;
     for record in records {
         let mut flags = 0;
         if record.error.is_some() {
@@ -95,15 +97,16 @@ pub(crate) fn encode<'a>(records: impl ExactSizeIterator<Item = &'a PredictionRe
         if let Some(agrees) = record.agrees_with_live {
             flags |= AGREEMENT_KNOWN | if agrees { AGREES } else { 0 };
         }
-        if let Some(previous) = previous {
-            if follows(&previous.request_id, &record.request_id) {
-                flags |= NEXT_ID;
-            }
-            if same_layout(&previous.inputs, &record.inputs)
+        let id = parse_generated_request_id(&record.request_id);
+        if follows(previous_id, id) {
+            flags |= NEXT_ID;
+        }
+        previous_id = id;
+        if previous.is_some_and(|previous| {
+            same_layout(&previous.inputs, &record.inputs)
                 && same_layout(&previous.outputs, &record.outputs)
-            {
-                flags |= SAME_LAYOUT;
-            }
+        }) {
+            flags |= SAME_LAYOUT;
         }
         body.push(flags);
         if flags & NEXT_ID == 0 {
@@ -127,12 +130,9 @@ pub(crate) fn encode<'a>(records: impl ExactSizeIterator<Item = &'a PredictionRe
     body
 }
 
-/// Whether `id` is `previous` with the counter plus one, both of the generated form.
-fn follows(previous: &str, id: &str) -> bool {
-    match (
-        parse_generated_request_id(previous),
-        parse_generated_request_id(id),
-    ) {
+/// Whether `id` is `previous` with the counter plus one (both generated ids, parsed).
+fn follows(previous: Option<(&str, i64)>, id: Option<(&str, i64)>) -> bool {
+    match (previous, id) {
         (Some((before, counter)), Some((prefix, next))) => {
             before == prefix && counter.checked_add(1) == Some(next)
         }
