@@ -298,9 +298,7 @@ impl Registry {
         let size = policy.window_size();
         let last = self.store().last_window(name, version, role).await?;
         let mut cursor = last.as_ref().map_or(0, |w| w.last_prediction);
-        let interval_ms = policy
-            .window_interval_seconds
-            .map(|seconds| (seconds as i64).saturating_mul(1000));
+        let interval_ms = policy.window_interval_ms();
         // When the next window may start (the last one's start plus the interval): what is
         // logged before then is in no window.
         let mut not_before = last

@@ -185,8 +185,8 @@ fn no_windows(
         ),
         None => format!("every {} predictions", policy.window_size()),
     };
-    if let Some(seconds) = policy.window_interval_seconds {
-        every.push_str(&format!(", at most one starting every {seconds} s"));
+    if let Some(ms) = policy.window_interval_ms() {
+        every.push_str(&format!(", at most one starting every {} s", ms / 1000));
     }
     if deployment.is_empty() {
         empty_state(

@@ -34,6 +34,8 @@ thresholds = { roc_auc = 0.75 }
 
 [monitoring]
 window = 500
+# Replayed days arrive faster than one window per default interval: back to back.
+window_interval_seconds = 0
 "#;
 
 pub async fn deployed_rainfall(app: &TestApp, policy: &str) {

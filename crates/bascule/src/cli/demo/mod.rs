@@ -51,6 +51,8 @@ margins = { roc_auc = 0.02 }
 
 [monitoring]
 window = 250
+# The replay sends days of traffic a second: every prediction in a window, none skipped.
+window_interval_seconds = 0
 
 [monitoring.alerts]
 drift_share = 0.3
