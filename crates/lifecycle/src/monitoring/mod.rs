@@ -370,8 +370,10 @@ impl Registry {
             not_before = interval_ms.map(|interval| report.start_time.saturating_add(interval));
             let stored = self.store().insert_window(new_window(&report)?).await?;
             let Some(stored) = stored else {
-                // Another replica stored this window: move on from where it ended.
-                continue;
+                // Another replica stored a window starting here first. Its end can differ
+                // from this one's (a time-based window closed on a longer or shorter read
+                // of the log): the next pass resumes from the stored one.
+                return Ok(());
             };
             summary.windows += 1;
             let changed = self
@@ -554,4 +556,50 @@ fn new_window(report: &WindowReport) -> Result<NewWindow, LifecycleError> {
         report: serde_json::to_string(report)
             .map_err(|error| Error::internal("cannot encode a window report", error))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prediction(id: i64, time: Millis) -> LoggedPrediction {
+        LoggedPrediction {
+            id,
+            record: bascule_core::PredictionRecord {
+                request_id: format!("req-{id}"),
+                name: "m".to_owned(),
+                version: 1,
+                role: Role::Live,
+                time,
+                latency_micros: 10,
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+                error: None,
+                agrees_with_live: None,
+            },
+            label: None,
+        }
+    }
+
+    #[test]
+    fn a_window_spans_its_earliest_and_latest_record_not_its_ends() {
+        // A log batch keeps its records in arrival order; each is stamped when it finished,
+        // so a slow first request can be stamped after its successors.
+        let window = [
+            prediction(7, 1_050),
+            prediction(8, 1_010),
+            prediction(9, 1_090),
+            prediction(10, 1_070),
+        ];
+        let reference = Reference {
+            report: None,
+            profile: None,
+            digest: None,
+        };
+        let config = bascule_monitor::DriftConfig::default();
+        let report = build_report(&reference, &config, "m", 1, Role::Live, &window);
+        assert_eq!((report.first_prediction, report.last_prediction), (7, 10));
+        assert_eq!((report.start_time, report.end_time), (1_010, 1_090));
+        assert!(report.drift.is_none() && report.drift_note.is_some());
+    }
 }

@@ -3,14 +3,18 @@
 //! quiet; days from 12000 on raise a drift alert naming dew point; their labels show the
 //! live ROC AUC collapse.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use bascule_artifacts::ObjectArtifactStore;
 use bascule_core::Stage;
+use bascule_lifecycle::Registry;
+use bascule_store::SqlMetadataStore;
 use serde_json::{Value, json};
 
-use crate::{TestApp, error_message, fixture, fixture_bytes, test_app};
+use crate::{TestApp, engines, error_message, fixture, fixture_bytes, test_app};
 
 /// The vendored rainfall days: 8 features (the pandas index and `rain` dropped), label.
 pub fn rainfall() -> Vec<(Vec<f32>, f64)> {
@@ -357,8 +361,15 @@ async fn windows_start_at_most_once_per_interval_and_the_traffic_between_is_in_n
         summary.windows, 0,
         "the rest waits for the next interval: {summary:?}"
     );
-    let (_, windows) = app.get("/api/v1/models/rain/windows").await;
-    let ranges: Vec<(i64, i64)> = windows["windows"]
+    // Newest first: the second window starts with the first prediction sent after the
+    // interval (day 6100, the log's 101st); 31..=100 are in no window.
+    assert_eq!(window_ranges(&app).await, vec![(101, 130), (1, 30)]);
+}
+
+/// The stored windows' (first, last) prediction ids, newest first.
+async fn window_ranges(app: &TestApp) -> Vec<(i64, i64)> {
+    let (_, windows) = app.get("/api/v1/models/rain/windows?limit=100").await;
+    windows["windows"]
         .as_array()
         .expect("windows")
         .iter()
@@ -366,8 +377,61 @@ async fn windows_start_at_most_once_per_interval_and_the_traffic_between_is_in_n
             let id = |field: &str| w[field].as_i64().expect("an id");
             (id("first_prediction"), id("last_prediction"))
         })
-        .collect();
-    // Newest first: the second window starts with the first prediction sent after the
-    // interval (day 6100, the log's 101st); 31..=100 are in no window.
-    assert_eq!(ranges, vec![(101, 130), (1, 30)], "{windows}");
+        .collect()
+}
+
+/// A second replica's registry over the app's store and artifacts (its own watcher state).
+async fn replica(app: &TestApp) -> Registry {
+    let url = format!("sqlite://{}", app.dir.path().join("bascule.db").display());
+    let store = SqlMetadataStore::connect(&url).await.expect("sqlite store");
+    let artifacts =
+        ObjectArtifactStore::local(&app.dir.path().join("artifacts")).expect("artifact store");
+    Registry::new(Arc::new(store), Arc::new(artifacts), engines())
+}
+
+/// Both replicas watch at once; the windows either stored.
+async fn watch_both(a: &Registry, b: &Registry) -> usize {
+    let (a, b) = tokio::join!(a.watch_once(), b.watch_once());
+    a.expect("monitoring pass").windows + b.expect("monitoring pass").windows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_watching_one_log_store_each_window_once() {
+    let days = rainfall();
+    // Back to back: 100 predictions are three windows of 30, whoever stores them.
+    let app = test_app().await;
+    deployed_rainfall(
+        &app,
+        "[monitoring]\nwindow = 30\nwindow_interval_seconds = 0\n",
+    )
+    .await;
+    let other = replica(&app).await;
+    replay(&app, &days, 6000..6100).await;
+    let mut stored = 0;
+    for _ in 0..3 {
+        stored += watch_both(&app.registry, &other).await;
+    }
+    assert_eq!(stored, 3);
+    assert_eq!(window_ranges(&app).await, vec![(61, 90), (31, 60), (1, 30)]);
+
+    // Spaced: one window per interval between them, the same one whoever sees it first.
+    let app = test_app().await;
+    deployed_rainfall(
+        &app,
+        "[monitoring]\nwindow = 30\nwindow_interval_seconds = 1\n",
+    )
+    .await;
+    let other = replica(&app).await;
+    replay(&app, &days, 6000..6100).await;
+    assert_eq!(watch_both(&app.registry, &other).await, 1);
+    assert_eq!(
+        watch_both(&app.registry, &other).await,
+        0,
+        "the interval holds"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    replay(&app, &days, 6100..6170).await;
+    assert_eq!(watch_both(&app.registry, &other).await, 1);
+    assert_eq!(watch_both(&app.registry, &other).await, 0);
+    assert_eq!(window_ranges(&app).await, vec![(101, 130), (1, 30)]);
 }
