@@ -21,6 +21,7 @@
 # which a long run amortises (docs/benchmarks.md, tenth session).
 # With the watcher on, the count also waits until the monitoring report thread is idle;
 # POLICY=file.toml sets the model's policy (its [monitoring] windows).
+# KEEP=path keeps the counters' file for callgrind_annotate.
 #
 #   cargo build --release -p bascule; scripts/bench_instructions.sh [REQUESTS] [CONNECTIONS]
 set -euo pipefail
@@ -94,6 +95,7 @@ callgrind_control --dump "$pid" >/dev/null
 sleep 0.5
 dump="$(ls -t "$tmp"/callgrind.out.* | head -1)"
 total="$(awk '/^summary:/ {print $2}' "$dump")"
+if [ -n "${KEEP:-}" ]; then cp "$dump" "$KEEP"; fi
 windows="$(curl -s "http://127.0.0.1:$port/api/v1/models/bc/windows?limit=10000" | "$python" -c '
 import json, sys
 print(len(json.load(sys.stdin)["windows"]))')"

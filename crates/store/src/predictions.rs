@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, Arguments, Row};
 use crate::SqlMetadataStore;
 use crate::batch::{ROWS_PER_STATEMENT, is_sqlite, placeholder_list};
 use crate::error::{Result, StoreError, parse_stored};
+use segment::{Parsed, parsed};
 
 /// The most records one segment holds: a reader wanting one record decodes at most this
 /// many.
@@ -58,7 +59,7 @@ pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord
     // Encoded before the writer's turn is taken: other writers need not wait for it.
     let bodies: Vec<Vec<u8>> = segments
         .iter()
-        .map(|segment| segment::encode(segment.iter().copied()))
+        .map(|segment| segment::encode_parsed(segment.iter().copied()))
         .collect();
     let mut tx = store.begin_write().await?;
     let mut next = take_ids(&mut tx, records.len()).await?;
@@ -75,14 +76,14 @@ pub(crate) async fn insert(store: &SqlMetadataStore, records: &[PredictionRecord
 async fn insert_segment(
     connection: &mut AnyConnection,
     first_id: i64,
-    records: &[&PredictionRecord],
+    records: &[Parsed<'_>],
     body: &[u8],
 ) -> Result<()> {
-    let Some(first) = records.first() else {
+    let Some(&(first, _)) = records.first() else {
         return Ok(());
     };
     // The segment's time is its earliest record's, whatever their order.
-    let first_time = records.iter().map(|record| record.time).min();
+    let first_time = records.iter().map(|(record, _)| record.time).min();
     sqlx::query(
         "INSERT INTO prediction_segments (first_id, last_id, name, version, role, first_time, \
          body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -101,10 +102,10 @@ async fn insert_segment(
 
 /// The records grouped by (model, version, role) in order of first appearance, each group
 /// in the records' order and cut at [`SEGMENT_RECORDS`].
-fn segments_of(records: &[PredictionRecord]) -> Vec<Vec<&PredictionRecord>> {
-    let mut streams: Vec<Vec<&PredictionRecord>> = Vec::new();
+fn segments_of(records: &[PredictionRecord]) -> Vec<Vec<Parsed<'_>>> {
+    let mut streams: Vec<Vec<Parsed<'_>>> = Vec::new();
     for record in records {
-        let same = |other: &&PredictionRecord| {
+        let same = |(other, _): &Parsed<'_>| {
             other.version == record.version
                 && other.role == record.role
                 && other.name == record.name
@@ -113,8 +114,8 @@ fn segments_of(records: &[PredictionRecord]) -> Vec<Vec<&PredictionRecord>> {
             .iter_mut()
             .find(|stream| stream.first().is_some_and(same))
         {
-            Some(stream) => stream.push(record),
-            None => streams.push(vec![record]),
+            Some(stream) => stream.push(parsed(record)),
+            None => streams.push(vec![parsed(record)]),
         }
     }
     streams
@@ -131,13 +132,10 @@ fn segments_of(records: &[PredictionRecord]) -> Vec<Vec<&PredictionRecord>> {
 /// Puts the records with generated request ids first, by prefix and counter, the others
 /// after them in their order (the sort is stable). Requests finish out of the order they
 /// arrived in, so by the order they came a segment's counters would break into many runs.
-fn order_by_counter(records: &mut [&PredictionRecord]) {
-    records.sort_by_cached_key(|record| {
-        let record: &PredictionRecord = record;
-        match parse_generated_request_id(&record.request_id) {
-            Some((prefix, counter)) => (false, prefix, counter),
-            None => (true, "", 0),
-        }
+fn order_by_counter(records: &mut [Parsed<'_>]) {
+    records.sort_by_key(|&(_, id)| match id {
+        Some((prefix, counter)) => (false, prefix, counter),
+        None => (true, "", 0),
     });
 }
 
@@ -163,10 +161,10 @@ struct RequestIndex<'a> {
 }
 
 impl<'a> RequestIndex<'a> {
-    fn of(records: &[&'a PredictionRecord]) -> Self {
+    fn of(records: &[Parsed<'a>]) -> Self {
         let mut index = Self::default();
-        for (offset, &record) in records.iter().enumerate() {
-            let Some((prefix, counter)) = parse_generated_request_id(&record.request_id) else {
+        for (offset, &(record, id)) in records.iter().enumerate() {
+            let Some((prefix, counter)) = id else {
                 index.others.push((offset, &record.request_id));
                 continue;
             };
@@ -194,9 +192,9 @@ impl<'a> RequestIndex<'a> {
 async fn insert_index(
     connection: &mut AnyConnection,
     first_id: i64,
-    records: &[&PredictionRecord],
+    records: &[Parsed<'_>],
 ) -> Result<()> {
-    let Some(first) = records.first() else {
+    let Some(&(first, _)) = records.first() else {
         return Ok(());
     };
     let index = RequestIndex::of(records);
@@ -622,11 +620,11 @@ pub(crate) async fn move_legacy_rows(store: &SqlMetadataStore) -> Result<u64> {
                 continue;
             }
             let (first_id, last_id) = (records[start].0, records[end - 1].0);
-            let run: Vec<&PredictionRecord> = records[start..end]
+            let run: Vec<Parsed<'_>> = records[start..end]
                 .iter()
-                .map(|(_, record)| record)
+                .map(|(_, record)| parsed(record))
                 .collect();
-            let body = segment::encode(run.iter().copied());
+            let body = segment::encode_parsed(run.iter().copied());
             insert_segment(&mut tx, first_id, &run, &body).await?;
             sqlx::query("DELETE FROM predictions_v1 WHERE id BETWEEN $1 AND $2")
                 .bind(first_id)
@@ -689,7 +687,7 @@ mod tests {
             .map(|counter| record(generated_request_id(p, counter)))
             .collect();
         records.insert(2, record("caller".to_owned()));
-        let mut segment: Vec<&PredictionRecord> = records.iter().collect();
+        let mut segment: Vec<Parsed<'_>> = records.iter().map(parsed).collect();
         order_by_counter(&mut segment);
         assert_eq!(
             RequestIndex::of(&segment),
@@ -704,7 +702,7 @@ mod tests {
             .into_iter()
             .map(|(prefix, counter)| record(generated_request_id(prefix, counter)))
             .collect();
-        let segment: Vec<&PredictionRecord> = records.iter().collect();
+        let segment: Vec<Parsed<'_>> = records.iter().map(parsed).collect();
         assert_eq!(
             RequestIndex::of(&segment).runs,
             [(p, 0, 1, 0), (p, 3, 3, 2), (p, 3, 4, 3), (q, 5, 5, 5)]
@@ -718,7 +716,7 @@ mod tests {
         let records: Vec<PredictionRecord> = (0..SEGMENT_RECORDS as u64)
             .map(|counter| record(generated_request_id("00000000000a", counter)))
             .collect();
-        let segment: Vec<&PredictionRecord> = records.iter().collect();
+        let segment: Vec<Parsed<'_>> = records.iter().map(parsed).collect();
         let runs = RequestIndex::of(&segment).runs;
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].2 - runs[0].1, MAX_RUN_SPAN);

@@ -81,15 +81,28 @@ impl SegmentRecord {
     }
 }
 
-/// The body of a segment holding `records`, in order.
+/// [`encode_parsed`], parsing the ids.
+#[cfg(test)]
 pub(crate) fn encode<'a>(records: impl ExactSizeIterator<Item = &'a PredictionRecord>) -> Vec<u8> {
+    encode_parsed(records.map(parsed))
+}
+
+/// A record and its request id parsed (`Some((prefix, counter))` for a generated id): the
+/// writer parses each id once, and orders, indexes and encodes a segment with it.
+pub(crate) type Parsed<'a> = (&'a PredictionRecord, Option<(&'a str, i64)>);
+
+pub(crate) fn parsed(record: &PredictionRecord) -> Parsed<'_> {
+    (record, parse_generated_request_id(&record.request_id))
+}
+
+/// The body of a segment holding `records` (their ids parsed), in order.
+pub(crate) fn encode_parsed<'a>(records: impl ExactSizeIterator<Item = Parsed<'a>>) -> Vec<u8> {
     let mut body = Vec::with_capacity(5 + records.len() * 160);
     body.push(FORMAT);
     put_len(&mut body, records.len());
     let mut previous: Option<&PredictionRecord> = None;
-    // The previous record's id, parsed: each id is parsed once.
     let mut previous_id = None;
-    for record in records {
+    for (record, id) in records {
         let mut flags = 0;
         if record.error.is_some() {
             flags |= HAS_ERROR;
@@ -97,7 +110,6 @@ pub(crate) fn encode<'a>(records: impl ExactSizeIterator<Item = &'a PredictionRe
         if let Some(agrees) = record.agrees_with_live {
             flags |= AGREEMENT_KNOWN | if agrees { AGREES } else { 0 };
         }
-        let id = parse_generated_request_id(&record.request_id);
         if follows(previous_id, id) {
             flags |= NEXT_ID;
         }
