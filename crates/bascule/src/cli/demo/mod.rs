@@ -267,24 +267,28 @@ async fn drive(
     ));
     let mut traffic = replay::Replay::new(url, &days.rows[LIVE_FROM..], LIVE_FROM, args.rate)?;
     let deadline = Instant::now() + DEADLINE;
-    let mut held = false;
+    let mut held: Option<&str> = None;
     loop {
         // The days are finite: hold the traffic while a retraining runs (it needs none,
-        // and on a slow machine it would use up the days the candidate is judged on).
-        let retraining = retraining(client).await?;
-        if retraining != held {
-            held = retraining;
-            tracker.step(match held {
-                true => "holding the traffic while the retraining runs",
-                false => "resuming the traffic",
-            });
+        // and on a slow machine it would use up the days the candidate is judged on), and
+        // while monitoring lags it (on a busy machine the windows' reports fall behind).
+        let hold = if retraining(client).await? {
+            Some("holding the traffic while the retraining runs")
+        } else if monitoring_behind(client).await? {
+            Some("holding the traffic while monitoring catches up")
+        } else {
+            None
+        };
+        if hold != held {
+            held = hold;
+            tracker.step(held.unwrap_or("resuming the traffic"));
         }
         let sent = match held {
-            true => {
+            Some(_) => {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 None
             }
-            false => Some(traffic.send_for(Duration::from_millis(250)).await?),
+            None => Some(traffic.send_for(Duration::from_millis(250)).await?),
         };
         tracker.catch_up(client).await?;
         if tracker.done() {
@@ -307,6 +311,34 @@ async fn drive(
         traffic.labelled()
     ));
     Ok(())
+}
+
+/// Predictions logged past the newest window's end before the replay waits for
+/// monitoring: four windows (a live window closes every ~360 predictions while 30% go to
+/// a canary, so a watcher keeping up stays well within this).
+const MONITORING_SLACK: u64 = 1000;
+
+/// Whether the prediction log is more than `MONITORING_SLACK` predictions past the end of
+/// the newest window (the demo's log holds only its own model's predictions, numbered
+/// from 1).
+async fn monitoring_behind(client: &Client) -> anyhow::Result<bool> {
+    let deployments: Value = client
+        .send(client.request(Method::GET, "/deployments"))
+        .await?;
+    let written = deployments["prediction_log"]["written"]
+        .as_u64()
+        .unwrap_or(0);
+    let windows: Value = client
+        .send(client.request(Method::GET, &format!("/models/{MODEL}/windows?limit=10")))
+        .await?;
+    let covered = windows["windows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|window| window["last_prediction"].as_u64())
+        .max()
+        .unwrap_or(0);
+    Ok(written > covered + MONITORING_SLACK)
 }
 
 /// Whether a retraining run is waiting for its turn or running.
