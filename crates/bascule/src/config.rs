@@ -335,7 +335,8 @@ fn feedback_config(file: FeedbackFile, listen: SocketAddr) -> anyhow::Result<Fee
     })
 }
 
-/// `NAME=ROWS:WAIT_US[,NAME=ROWS:WAIT_US…]`, e.g. `mlp=32:500`.
+/// `NAME=ROWS:WAIT_US[,NAME=ROWS:WAIT_US…]`, e.g. `mlp=32:0` (batches of what queues while
+/// the model is busy) or `mlp=32:500` (the first request also waits up to 500 µs).
 fn parse_batching(text: &str) -> anyhow::Result<Vec<(String, usize, std::time::Duration)>> {
     text.split(',')
         .map(str::trim)
@@ -350,7 +351,7 @@ fn parse_batching(text: &str) -> anyhow::Result<Vec<(String, usize, std::time::D
             let (rows, wait) = limits.split_once(':').ok_or_else(bad)?;
             let rows: usize = rows.trim().parse().map_err(|_| bad())?;
             let wait: u64 = wait.trim().parse().map_err(|_| bad())?;
-            if name.trim().is_empty() || rows < 2 || wait == 0 {
+            if name.trim().is_empty() || rows < 2 {
                 return Err(bad());
             }
             Ok((
@@ -437,15 +438,15 @@ mod tests {
 
     #[test]
     fn batching_settings_parse_and_bad_ones_say_why() {
-        let parsed = parse_batching("mlp=32:500, rf=8:100").unwrap();
+        let parsed = parse_batching("mlp=32:500, rf=8:0").unwrap();
         assert_eq!(
             parsed,
             vec![
                 ("mlp".to_owned(), 32, std::time::Duration::from_micros(500)),
-                ("rf".to_owned(), 8, std::time::Duration::from_micros(100)),
+                ("rf".to_owned(), 8, std::time::Duration::ZERO),
             ]
         );
-        for bad in ["mlp", "mlp=32", "mlp=x:5", "=4:5", "mlp=1:500", "mlp=8:0"] {
+        for bad in ["mlp", "mlp=32", "mlp=x:5", "=4:5", "mlp=1:500", "mlp=8:-1"] {
             let error = parse_batching(bad).unwrap_err().to_string();
             assert!(
                 error.contains("MODEL=MAX_ROWS:MAX_WAIT_MICROSECONDS"),

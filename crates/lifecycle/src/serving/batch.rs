@@ -1,22 +1,33 @@
 //! Adaptive batching: concurrent requests to one served version are run as one batch when
-//! the model is configured for it. The first request of a batch waits at most `max_wait`
-//! for others; the batch runs as soon as it holds `max_rows` rows or the wait is over, so
-//! a lone request pays at most `max_wait` and a busy model runs full batches.
+//! the model is configured for it. A few batches run at once (one per core); while they all
+//! run, requests queue, and the next batch takes every queued request (up to `max_rows`
+//! rows) as soon as one finishes. So the batch size follows the load: a lone request runs
+//! at once, alone, and a saturated model runs full batches, with no timer involved. With a
+//! `max_wait`, the first request of a batch also waits up to that long for company before
+//! its batch starts (worth it only when callers are many and their requests come faster
+//! than the model answers them).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bascule_core::{EngineError, LoadedModel, Tensor};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// How one model's requests are batched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchingConfig {
     /// Rows in one batch at most.
     pub max_rows: usize,
-    /// How long the first request of a batch waits for more.
+    /// How long the first request of a batch waits for more (zero: a batch takes what is
+    /// queued when a run slot frees, and never waits).
     pub max_wait: Duration,
+}
+
+/// Batches of one model running at once: one per core, so that while they all run the
+/// queue gathers the next batch.
+fn run_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 type Reply = oneshot::Sender<Result<(Vec<Tensor>, Duration), EngineError>>;
@@ -90,24 +101,37 @@ async fn collect(
     batches: Arc<AtomicU64>,
     requests: Arc<AtomicU64>,
 ) {
+    let slots = Arc::new(Semaphore::new(run_slots()));
     while let Some(first) = receiver.recv().await {
         let deadline = tokio::time::Instant::now() + config.max_wait;
+        // While every slot is busy, what arrives queues for this batch.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let mut rows = first.rows;
         let mut queued = vec![first];
         while rows < config.max_rows {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(next)) => {
-                    rows += next.rows;
-                    queued.push(next);
+            let next = match receiver.try_recv() {
+                Ok(next) => next,
+                Err(mpsc::error::TryRecvError::Empty) if !config.max_wait.is_zero() => {
+                    match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                        Ok(Some(next)) => next,
+                        _ => break,
+                    }
                 }
-                _ => break,
-            }
+                Err(_) => break,
+            };
+            rows += next.rows;
+            queued.push(next);
         }
         batches.fetch_add(1, Ordering::Relaxed);
         requests.fetch_add(queued.len() as u64, Ordering::Relaxed);
         let plan = plan.clone();
         // The batch runs off the reactor; the next one gathers meanwhile.
-        tokio::task::spawn_blocking(move || run_batch(&*plan, queued));
+        tokio::task::spawn_blocking(move || {
+            run_batch(&*plan, queued);
+            drop(slot);
+        });
     }
 }
 

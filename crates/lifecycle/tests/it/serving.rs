@@ -281,6 +281,24 @@ async fn a_replica_follows_changes_made_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batched_requests_get_their_own_answers() {
+    let batches = sixteen_batched_requests(std::time::Duration::from_millis(50)).await;
+    assert!(
+        batches < 16,
+        "16 concurrent requests ran in {batches} batches"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_that_never_wait_answer_each_request_with_its_own_rows() {
+    // Without a wait, batches hold what queued while the run slots were busy: how many
+    // depends on timing, the answers do not.
+    let batches = sixteen_batched_requests(std::time::Duration::ZERO).await;
+    assert!((1..=16).contains(&batches), "{batches} batches");
+}
+
+/// Sends 16 one-row requests at once to a model batched with `max_wait` and checks each
+/// answer and logged row is the request's own; returns the number of batches run.
+async fn sixteen_batched_requests(max_wait: std::time::Duration) -> u64 {
     use bascule_lifecycle::serving::BatchingConfig;
     let (_dir, registry, v1, _) = two_validated_versions().await;
     let mut config = ServingConfig::default();
@@ -288,7 +306,7 @@ async fn batched_requests_get_their_own_answers() {
         "bc".to_owned(),
         BatchingConfig {
             max_rows: 8,
-            max_wait: std::time::Duration::from_millis(50),
+            max_wait,
         },
     );
     let serving = Serving::start(registry.clone(), config).await.unwrap();
@@ -351,10 +369,6 @@ async fn batched_requests_get_their_own_answers() {
     let batches = batcher.batches.load(std::sync::atomic::Ordering::Relaxed);
     let requests = batcher.requests.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(requests, 16);
-    assert!(
-        batches < 16,
-        "16 concurrent requests ran in {batches} batches"
-    );
     let stats = serving.shutdown().await;
     assert_eq!(stats.written, 16, "every batched request is logged");
     // The batching queue keeps the inputs it runs, so the log gets a copy: each request's
@@ -372,4 +386,5 @@ async fn batched_requests_get_their_own_answers() {
             "req-{i}'s logged inputs"
         );
     }
+    batches
 }
