@@ -3,12 +3,13 @@
 //! run, requests queue, and the next batch takes every queued request (up to `max_rows`
 //! rows) as soon as one finishes. So the batch size follows the load: a lone request runs
 //! at once, alone, and a saturated model runs full batches, with no timer involved. With a
-//! `max_wait`, the first request of a batch also waits up to that long for company before
-//! its batch starts (worth it only when callers are many and their requests come faster
-//! than the model answers them).
+//! `max_wait`, a batch that is not full yet also waits, up to that long after its first
+//! request, for requests on their way: those the server has taken in for the model and is
+//! still reading or parsing ([`Arriving`]). Nobody on the way, no wait: closed-loop
+//! callers fewer than a batch's rows do not make every batch wait out the wait.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bascule_core::{EngineError, LoadedModel, Tensor};
@@ -28,6 +29,35 @@ pub struct BatchingConfig {
 /// queue gathers the next batch.
 fn run_slots() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// How many requests to one batched model are on their way: taken in by the server, not
+/// queued for a batch yet.
+#[derive(Debug, Default)]
+pub struct OnTheirWay(AtomicUsize);
+
+impl OnTheirWay {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// One request on its way to a batched model ([`crate::serving::Serving::arriving`]):
+/// counted until it is dropped, which the caller does just before running the request.
+#[derive(Debug)]
+pub struct Arriving(Arc<OnTheirWay>);
+
+impl Arriving {
+    pub(crate) fn new(way: &Arc<OnTheirWay>) -> Self {
+        way.0.fetch_add(1, Ordering::Relaxed);
+        Arriving(way.clone())
+    }
+}
+
+impl Drop for Arriving {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 type Reply = oneshot::Sender<Result<(Vec<Tensor>, Duration), EngineError>>;
@@ -54,13 +84,18 @@ impl std::fmt::Debug for Queued {
 }
 
 impl Batcher {
-    pub fn start(plan: Arc<dyn LoadedModel>, config: BatchingConfig) -> Self {
+    pub fn start(
+        plan: Arc<dyn LoadedModel>,
+        config: BatchingConfig,
+        on_their_way: Arc<OnTheirWay>,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(config.max_rows.max(1) * 4);
         let batches = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(AtomicU64::new(0));
         tokio::spawn(collect(
             plan,
             config,
+            on_their_way,
             receiver,
             batches.clone(),
             requests.clone(),
@@ -97,6 +132,7 @@ impl Batcher {
 async fn collect(
     plan: Arc<dyn LoadedModel>,
     config: BatchingConfig,
+    on_their_way: Arc<OnTheirWay>,
     mut receiver: mpsc::Receiver<Queued>,
     batches: Arc<AtomicU64>,
     requests: Arc<AtomicU64>,
@@ -113,7 +149,9 @@ async fn collect(
         while rows < config.max_rows {
             let next = match receiver.try_recv() {
                 Ok(next) => next,
-                Err(mpsc::error::TryRecvError::Empty) if !config.max_wait.is_zero() => {
+                Err(mpsc::error::TryRecvError::Empty)
+                    if !config.max_wait.is_zero() && on_their_way.count() > 0 =>
+                {
                     match tokio::time::timeout_at(deadline, receiver.recv()).await {
                         Ok(Some(next)) => next,
                         _ => break,

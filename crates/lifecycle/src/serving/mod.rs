@@ -13,6 +13,7 @@ mod plan;
 mod routes;
 mod stats;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use bascule_core::{
     Deployment, DeploymentChange, Evidence, LifecycleEvent, MetadataStore, Role, Stage, Transition,
 };
 
-pub use batch::BatchingConfig;
+pub use batch::{Arriving, BatchingConfig};
 pub use error::ServingError;
 pub use infer::{Prediction, Target};
 pub use inputs::check_inputs;
@@ -84,6 +85,8 @@ struct Inner {
     stats: stats::StatsTable,
     /// Serialises changes made through this process, so routes swap in commit order.
     changes: tokio::sync::Mutex<()>,
+    /// Per batched model: its requests on their way to the batcher (all its versions').
+    on_their_way: HashMap<String, Arc<batch::OnTheirWay>>,
 }
 
 /// A change to make, and who makes it why.
@@ -111,6 +114,11 @@ impl Serving {
             tracing::warn!("the prediction log is off: requests are served but not recorded");
             PredictionLog::disabled(registry.store().clone())
         };
+        let on_their_way = config
+            .batching
+            .keys()
+            .map(|name| (name.clone(), Arc::default()))
+            .collect();
         let serving = Serving {
             inner: Arc::new(Inner {
                 registry,
@@ -119,6 +127,7 @@ impl Serving {
                 config,
                 stats: stats::StatsTable::default(),
                 changes: tokio::sync::Mutex::new(()),
+                on_their_way,
             }),
         };
         for deployment in serving.store().list_deployments().await? {
@@ -306,6 +315,13 @@ impl Serving {
         })
     }
 
+    /// A request to `name` has arrived: when the model is batched, it is counted as on its
+    /// way until the returned guard is dropped (just before `predict`), so that a batch
+    /// waits for it. `None` for models served without batching.
+    pub fn arriving(&self, name: &str) -> Option<Arriving> {
+        self.inner.on_their_way.get(name).map(Arriving::new)
+    }
+
     async fn build_route(&self, deployment: Deployment) -> Result<Route, ServingError> {
         let mut route = Route {
             live: None,
@@ -317,7 +333,13 @@ impl Serving {
         for (version, role) in route.deployment.serving() {
             let plan = self.inner.registry.load(&name, version).await?;
             let stats = self.inner.stats.get(&name, version, role);
-            let batching = self.inner.config.batching.get(&name).copied();
+            let batching = self
+                .inner
+                .config
+                .batching
+                .get(&name)
+                .copied()
+                .zip(self.inner.on_their_way.get(&name).cloned());
             let served = Arc::new(Served::new(version, role, plan, stats, batching));
             match role {
                 Role::Live => route.live = Some(served),

@@ -33,9 +33,10 @@ impl Served {
         role: Role,
         plan: Arc<dyn LoadedModel>,
         stats: Arc<ServedStats>,
-        batching: Option<super::batch::BatchingConfig>,
+        batching: Option<(super::batch::BatchingConfig, Arc<super::batch::OnTheirWay>)>,
     ) -> Self {
-        let batcher = batching.map(|config| super::batch::Batcher::start(plan.clone(), config));
+        let batcher =
+            batching.map(|(config, way)| super::batch::Batcher::start(plan.clone(), config, way));
         Served {
             version,
             role,

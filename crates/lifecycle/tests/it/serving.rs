@@ -296,11 +296,34 @@ async fn batches_that_never_wait_answer_each_request_with_its_own_rows() {
     assert!((1..=16).contains(&batches), "{batches} batches");
 }
 
-/// Sends 16 one-row requests at once to a model batched with `max_wait` and checks each
-/// answer and logged row is the request's own; returns the number of batches run.
-async fn sixteen_batched_requests(max_wait: std::time::Duration) -> u64 {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lone_request_does_not_wait_for_company_that_is_not_coming() {
+    let max_wait = std::time::Duration::from_secs(30);
+    let (_dir, _, serving, _) = batched_bc(max_wait).await;
+    assert!(
+        serving.arriving("other").is_none(),
+        "not batched, not counted"
+    );
+    let arriving = serving.arriving("bc").expect("bc is batched");
+    let target = serving.resolve("bc", None, "key").unwrap();
+    drop(arriving);
+    // Nothing else is on its way, so the batch runs at once instead of waiting 30 s.
+    let answered = tokio::time::timeout(
+        max_wait / 2,
+        serving.predict(&target, vec![first_row()], "lone"),
+    )
+    .await
+    .expect("the lone request did not wait out the batch's wait");
+    assert_eq!(answered.unwrap().len(), 2);
+    serving.shutdown().await;
+}
+
+/// `bc` v1 deployed live, served in batches of at most 8 rows waiting at most `max_wait`.
+async fn batched_bc(
+    max_wait: std::time::Duration,
+) -> (tempfile::TempDir, bascule_lifecycle::Registry, Serving, i64) {
     use bascule_lifecycle::serving::BatchingConfig;
-    let (_dir, registry, v1, _) = two_validated_versions().await;
+    let (dir, registry, v1, _) = two_validated_versions().await;
     let mut config = ServingConfig::default();
     config.batching.insert(
         "bc".to_owned(),
@@ -314,6 +337,13 @@ async fn sixteen_batched_requests(max_wait: std::time::Duration) -> u64 {
         .change(request("bc", deploy(v1, Role::Live, None)))
         .await
         .unwrap();
+    (dir, registry, serving, v1)
+}
+
+/// Sends 16 one-row requests at once to a model batched with `max_wait` and checks each
+/// answer and logged row is the request's own; returns the number of batches run.
+async fn sixteen_batched_requests(max_wait: std::time::Duration) -> u64 {
+    let (_dir, registry, serving, v1) = batched_bc(max_wait).await;
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/logistic/holdout.csv");
     let rows: Vec<Tensor> = std::fs::read_to_string(path)
@@ -331,13 +361,21 @@ async fn sixteen_batched_requests(max_wait: std::time::Duration) -> u64 {
         })
         .collect();
     let plan = registry.load("bc", v1).await.unwrap();
+    // All 16 are on their way (as a server counts them while it reads their bodies)
+    // before the first is run.
+    let arriving: Vec<_> = rows
+        .iter()
+        .map(|_| serving.arriving("bc").expect("bc is batched"))
+        .collect();
     let tasks: Vec<_> = rows
         .iter()
+        .zip(arriving)
         .enumerate()
-        .map(|(i, row)| {
+        .map(|(i, (row, arriving))| {
             let (serving, row) = (serving.clone(), row.clone());
             tokio::spawn(async move {
                 let target = serving.resolve("bc", None, "key").unwrap();
+                drop(arriving);
                 serving
                     .predict(&target, vec![row], &format!("req-{i}"))
                     .await

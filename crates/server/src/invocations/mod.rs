@@ -20,6 +20,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bascule_lifecycle::serving::Arriving;
 
 use crate::AppState;
 use crate::metrics::Protocol;
@@ -82,8 +83,18 @@ async fn invocation(state: &AppState, name: Option<String>, request: Request) ->
         .get(&ROUTE_KEY)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    // A batched model's batch waits for this request while its body is read (a request
+    // to the only model, named by no path, is not counted).
+    let arriving = name
+        .as_deref()
+        .and_then(|name| state.serving.arriving(name));
     let body = Bytes::from_request(request, &()).await;
-    let mut response = invoke(state, name, &request_id, format, route_key.as_deref(), body)
+    let call = Call {
+        name,
+        route_key: route_key.as_deref(),
+        arriving,
+    };
+    let mut response = invoke(state, call, &request_id, format, body)
         .await
         .unwrap_or_else(IntoResponse::into_response);
     stamp_request_id(&mut response, &request_id);
@@ -98,14 +109,26 @@ enum Format {
     Csv,
 }
 
+/// Which model an invocation is for (`None`: the only one deployed), and how it is routed.
+struct Call<'a> {
+    name: Option<String>,
+    route_key: Option<&'a str>,
+    /// Counts the request as on its way to a batched model until it runs.
+    arriving: Option<Arriving>,
+}
+
 async fn invoke(
     state: &AppState,
-    name: Option<String>,
+    call: Call<'_>,
     request_id: &str,
     format: Result<Format, MlflowError>,
-    route_key: Option<&str>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, MlflowError> {
+    let Call {
+        name,
+        route_key,
+        arriving,
+    } = call;
     let format = format?;
     let body = body.map_err(|rejection| {
         let reason = rejection.body_text();
@@ -128,6 +151,7 @@ async fn invoke(
     let target = state.serving.resolve(&name, None, route_key)?;
     let inputs =
         tensors::to_tensors(input, target.signature()).map_err(MlflowError::invalid_parameter)?;
+    drop(arriving);
     let outputs = state.serving.predict(&target, inputs, request_id).await?;
     let mut response = Json(Predictions(&outputs)).into_response();
     let headers = response.headers_mut();

@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bascule_lifecycle::serving::{ServingError, Target};
+use bascule_lifecycle::serving::{Arriving, ServingError, Target};
 
 pub(crate) use request_id::{
     ROUTE_KEY, assign as assign_request_id, from_headers as request_id_from_headers,
@@ -205,8 +205,16 @@ async fn inference(
         .map(str::to_owned);
     let response = match version.map(parse_version).transpose() {
         Ok(version) => {
+            // A batched model's batch waits for this request while its body is read.
+            let arriving = state.serving.arriving(name);
             let body = Bytes::from_request(request, &()).await;
-            run_inference(state, name, version, header_id, route_key.as_deref(), body).await
+            let call = Call {
+                name,
+                version,
+                route_key: route_key.as_deref(),
+                arriving,
+            };
+            run_inference(state, call, header_id, body).await
         }
         Err(error) => {
             let mut response = error.into_response();
@@ -218,12 +226,19 @@ async fn inference(
     response
 }
 
+/// Which model a request is for, and how it is routed.
+struct Call<'a> {
+    name: &'a str,
+    version: Option<i64>,
+    route_key: Option<&'a str>,
+    /// Counts the request as on its way to a batched model until it runs.
+    arriving: Option<Arriving>,
+}
+
 async fn run_inference(
     state: &AppState,
-    name: &str,
-    version: Option<i64>,
+    call: Call<'_>,
     header_id: String,
-    route_key: Option<&str>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request = body
@@ -245,7 +260,7 @@ async fn run_inference(
         _ => header_id,
     };
     let mut response = match request {
-        Ok(request) => answer(state, name, version, &request_id, route_key, request).await,
+        Ok(request) => answer(state, call, &request_id, request).await,
         Err(error) => error.into_response(),
     };
     request_id::stamp(&mut response, &request_id);
@@ -254,12 +269,16 @@ async fn run_inference(
 
 async fn answer(
     state: &AppState,
-    name: &str,
-    version: Option<i64>,
+    call: Call<'_>,
     request_id: &str,
-    route_key: Option<&str>,
     request: InferenceRequest,
 ) -> Response {
+    let Call {
+        name,
+        version,
+        route_key,
+        arriving,
+    } = call;
     let route_key = route_key.unwrap_or(request_id);
     let result = async {
         let target: Target = state.serving.resolve(name, version, route_key)?;
@@ -292,6 +311,7 @@ async fn answer(
                     .collect::<Result<_, _>>()?,
             ),
         };
+        drop(arriving);
         let outputs = state.serving.predict(&target, inputs, request_id).await?;
         let selected: Vec<_> = match selected {
             None => outputs.iter().collect(),
