@@ -336,7 +336,8 @@ fn feedback_config(file: FeedbackFile, listen: SocketAddr) -> anyhow::Result<Fee
 }
 
 /// `NAME=ROWS:WAIT_US[,NAME=ROWS:WAIT_US…]`, e.g. `mlp=32:0` (batches of what queues while
-/// the model is busy) or `mlp=32:500` (the first request also waits up to 500 µs).
+/// the model is busy) or `mlp=32:500` (a batch also waits up to 500 µs for requests on
+/// their way).
 fn parse_batching(text: &str) -> anyhow::Result<Vec<(String, usize, std::time::Duration)>> {
     text.split(',')
         .map(str::trim)

@@ -20,8 +20,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 pub struct BatchingConfig {
     /// Rows in one batch at most.
     pub max_rows: usize,
-    /// How long the first request of a batch waits for more (zero: a batch takes what is
-    /// queued when a run slot frees, and never waits).
+    /// How long after its first request a batch that is not full may wait for requests on
+    /// their way ([`Arriving`]; zero: a batch takes what is queued when a run slot frees,
+    /// and never waits).
     pub max_wait: Duration,
 }
 

@@ -83,10 +83,13 @@ async fn invocation(state: &AppState, name: Option<String>, request: Request) ->
         .get(&ROUTE_KEY)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    // A batched model's batch waits for this request while its body is read (a request
-    // to the only model, named by no path, is not counted).
+    // The model is known before the body is read (`/invocations` serves the only one
+    // deployed), so a batched model's batch waits for this request meanwhile. A failure
+    // to name it is answered after the body's own errors, as before.
+    let name = name.map_or_else(|| only_model(state), Ok);
     let arriving = name
         .as_deref()
+        .ok()
         .and_then(|name| state.serving.arriving(name));
     let body = Bytes::from_request(request, &()).await;
     let call = Call {
@@ -109,9 +112,10 @@ enum Format {
     Csv,
 }
 
-/// Which model an invocation is for (`None`: the only one deployed), and how it is routed.
+/// Which model an invocation is for (named by its path, or the only one deployed), and how
+/// it is routed.
 struct Call<'a> {
-    name: Option<String>,
+    name: Result<String, MlflowError>,
     route_key: Option<&'a str>,
     /// Counts the request as on its way to a batched model until it runs.
     arriving: Option<Arriving>,
@@ -143,10 +147,7 @@ async fn invoke(
         Format::Json => input::from_json(&body)?,
         Format::Csv => input::from_csv(&body)?,
     };
-    let name = match name {
-        Some(name) => name,
-        None => only_model(state)?,
-    };
+    let name = name?;
     let route_key = route_key.unwrap_or(request_id);
     let target = state.serving.resolve(&name, None, route_key)?;
     let inputs =
