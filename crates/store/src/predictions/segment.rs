@@ -501,12 +501,7 @@ mod tests {
         expected.extend(b"00000000000a-0000000000000007");
         expected.extend(1_700_000_000_123_i64.to_le_bytes());
         expected.extend(41_i64.to_le_bytes());
-        expected.extend([1, 0, 0, 0]); // one input
-        expected.extend([1, 0, 0, 0, b'p', FP32, 1, 0, 0, 0]);
-        expected.extend(1_u64.to_le_bytes());
-        expected.extend([1, 0, 0, 0]);
-        expected.extend(1.0_f32.to_le_bytes());
-        expected.extend([0, 0, 0, 0]); // no outputs
+        expected.extend(one_input_p_no_outputs());
         // The next request's id and the same tensors' layout: times and numbers only.
         expected.push(AGREEMENT_KNOWN | AGREES | NEXT_ID | SAME_LAYOUT);
         expected.extend(1_700_000_000_124_i64.to_le_bytes());
@@ -559,6 +554,18 @@ mod tests {
         assert_eq!(encode(tail.iter()).len(), one + 2 * compact);
     }
 
+    /// The tensors of a record with one input, `p` = FP32 [1.0] of shape [1], and no
+    /// outputs, as both formats write them.
+    fn one_input_p_no_outputs() -> Vec<u8> {
+        let mut bytes = vec![1, 0, 0, 0]; // one input
+        bytes.extend([1, 0, 0, 0, b'p', FP32, 1, 0, 0, 0]);
+        bytes.extend(1_u64.to_le_bytes());
+        bytes.extend([1, 0, 0, 0]);
+        bytes.extend(1.0_f32.to_le_bytes());
+        bytes.extend([0, 0, 0, 0]); // no outputs
+        bytes
+    }
+
     #[test]
     fn bodies_of_format_1_are_still_read() {
         let mut body = vec![FORMAT_1, 1, 0, 0, 0];
@@ -566,12 +573,7 @@ mod tests {
         body.extend(1_700_000_000_123_i64.to_le_bytes());
         body.extend(41_i64.to_le_bytes());
         body.push(AGREEMENT_KNOWN | AGREES);
-        body.extend([1, 0, 0, 0]); // one input
-        body.extend([1, 0, 0, 0, b'p', FP32, 1, 0, 0, 0]);
-        body.extend(1_u64.to_le_bytes());
-        body.extend([1, 0, 0, 0]);
-        body.extend(1.0_f32.to_le_bytes());
-        body.extend([0, 0, 0, 0]); // no outputs
+        body.extend(one_input_p_no_outputs());
         let decoded = decode(&body).unwrap();
         assert_eq!(
             decoded[0].clone().into_record("m", 3, Role::Shadow),
